@@ -1,0 +1,3 @@
+// Package access decides which torrents may be tracked (white or black list of
+// info_hashes, reloaded on SIGHUP) and which client networks are trusted.
+package access

@@ -1,0 +1,32 @@
+// Package stats counts what the tracker does and renders /stats pages.
+package stats
+
+import "sync/atomic"
+
+// Counters are the tracker's event counters, shared by all frontends. Every
+// field is updated atomically so that hot paths need no lock.
+type Counters struct {
+	TCPAccepts      atomic.Uint64
+	TCPRejected     atomic.Uint64 // connections refused at max_connections
+	HTTPAnnounces   atomic.Uint64
+	HTTPScrapes     atomic.Uint64
+	FullScrapes     atomic.Uint64
+	FullScrapeBytes atomic.Uint64
+	HTTPFailures    atomic.Uint64 // announce/scrape answered with a failure reason
+	HTTPBadRequests atomic.Uint64 // unparsable requests (HTTP 400 and friends)
+	HTTPNotFound    atomic.Uint64
+	HTTPRedirects   atomic.Uint64
+
+	UDPPackets   atomic.Uint64
+	UDPConnects  atomic.Uint64
+	UDPAnnounces atomic.Uint64
+	UDPScrapes   atomic.Uint64
+	UDPMismatch  atomic.Uint64 // wrong or stale connection id
+	UDPMalformed atomic.Uint64 // short, long or garbage packets
+	UDPErrors    atomic.Uint64 // error packets sent
+
+	Completed     atomic.Uint64 // completed events accepted
+	NotAuthorized atomic.Uint64 // refused by the access list
+	Full          atomic.Uint64 // refused because the memory budget is full
+	SyncReceived  atomic.Uint64 // live sync peer records applied
+}
