@@ -1,0 +1,147 @@
+package swarm
+
+import "sync"
+
+// The peer arena: one pointer-free []uint32 allocated at start, carved into
+// power-of-two blocks by a binary buddy allocator. Peer lists live in these
+// blocks, so the garbage collector never scans them and a full arena is a
+// clear refusal rather than growth. Free blocks link through their own first
+// two words; a byte per unit remembers which block heads are free and their
+// order, which is all the buddy merge needs.
+
+const (
+	unitWords   = 4  // smallest block: 16 bytes
+	maxOrderCap = 20 // largest block: 2^20 units = 16 MiB
+	freeBit     = 0x80
+)
+
+type arena struct {
+	mu       sync.Mutex
+	words    []uint32
+	meta     []uint8 // per unit; at a free block's head: freeBit | order
+	free     [maxOrderCap + 1]uint32
+	maxOrder uint8
+	units    uint32
+	used     uint32 // units handed out
+}
+
+// arenaUnitsFor returns how many units fit in budget bytes, counting the meta
+// byte each unit needs.
+func arenaUnitsFor(budget int64) uint32 {
+	n := budget / (unitWords*4 + 1)
+	if n > 1<<31 {
+		n = 1 << 31
+	}
+	if n < 0 {
+		n = 0
+	}
+	return uint32(n)
+}
+
+func newArena(units uint32) *arena {
+	a := &arena{
+		words: make([]uint32, int(units)*unitWords),
+		meta:  make([]uint8, units),
+		units: units,
+	}
+	for a.maxOrder < maxOrderCap && uint32(1)<<(a.maxOrder+1) <= units {
+		a.maxOrder++
+	}
+	// Carve the arena into the largest aligned blocks that fit, biggest
+	// first, so that each block's offset is a multiple of its size.
+	var off uint32
+	for k := int(a.maxOrder); k >= 0; k-- {
+		for units-off >= 1<<k {
+			a.push(uint8(k), off)
+			off += 1 << k
+		}
+	}
+	return a
+}
+
+// orderFor returns the smallest block order holding n records of w words.
+func orderFor(n uint32, w int) uint8 {
+	var k uint8
+	for (uint32(unitWords)<<k)/uint32(w) < n {
+		k++
+	}
+	return k
+}
+
+// capacityOf returns how many records of w words a block of order k holds.
+func capacityOf(k uint8, w int) uint32 { return (uint32(unitWords) << k) / uint32(w) }
+
+func (a *arena) push(k uint8, u uint32) {
+	base := u * unitWords
+	head := a.free[k]
+	a.words[base] = head
+	a.words[base+1] = 0
+	if head != 0 {
+		a.words[(head-1)*unitWords+1] = u + 1
+	}
+	a.free[k] = u + 1
+	a.meta[u] = freeBit | k
+}
+
+func (a *arena) unlink(k uint8, u uint32) {
+	base := u * unitWords
+	next, prev := a.words[base], a.words[base+1]
+	if prev != 0 {
+		a.words[(prev-1)*unitWords] = next
+	} else {
+		a.free[k] = next
+	}
+	if next != 0 {
+		a.words[(next-1)*unitWords+1] = prev
+	}
+	a.meta[u] = 0
+}
+
+// alloc returns the unit offset of a free block of order k.
+func (a *arena) alloc(k uint8) (uint32, bool) {
+	if k > a.maxOrder {
+		return 0, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	j := k
+	for j <= a.maxOrder && a.free[j] == 0 {
+		j++
+	}
+	if j > a.maxOrder {
+		return 0, false
+	}
+	u := a.free[j] - 1
+	a.unlink(j, u)
+	for j > k { // split, keeping the lower half
+		j--
+		a.push(j, u+1<<j)
+	}
+	a.meta[u] = k
+	a.used += 1 << k
+	return u, true
+}
+
+// release returns a block of order k, merging it with free buddies.
+func (a *arena) release(u uint32, k uint8) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.used -= 1 << k
+	a.meta[u] = 0
+	for k < a.maxOrder {
+		b := u ^ 1<<k
+		if b >= a.units || a.meta[b] != freeBit|k {
+			break
+		}
+		a.unlink(k, b)
+		u &= b
+		k++
+	}
+	a.push(k, u)
+}
+
+func (a *arena) usedUnits() uint32 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.used
+}

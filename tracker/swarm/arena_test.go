@@ -1,0 +1,69 @@
+package swarm
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// freeUnits walks the free lists and checks each block's bookkeeping.
+func freeUnits(t *testing.T, a *arena) uint32 {
+	t.Helper()
+	var total uint32
+	for k := uint8(0); k <= a.maxOrder; k++ {
+		for e := a.free[k]; e != 0; e = a.words[(e-1)*unitWords] {
+			u := e - 1
+			if a.meta[u] != freeBit|k || u%(1<<k) != 0 {
+				t.Fatalf("free block %d of order %d: meta %x", u, k, a.meta[u])
+			}
+			total += 1 << k
+		}
+	}
+	return total
+}
+
+func TestArenaAllocFreeRestoresEverything(t *testing.T) {
+	a := newArena(1000) // not a power of two: carved into several top blocks
+	if got := freeUnits(t, a); got != 1000 {
+		t.Fatalf("fresh arena has %d free units", got)
+	}
+	type blk struct {
+		u uint32
+		k uint8
+	}
+	var held []blk
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := 0; step < 20000; step++ {
+		if len(held) > 0 && rng.IntN(3) == 0 {
+			i := rng.IntN(len(held))
+			a.release(held[i].u, held[i].k)
+			held[i] = held[len(held)-1]
+			held = held[:len(held)-1]
+			continue
+		}
+		k := uint8(rng.IntN(6))
+		if u, ok := a.alloc(k); ok {
+			for _, h := range held { // no overlap with a held block
+				if u < h.u+1<<h.k && h.u < u+1<<k {
+					t.Fatalf("block %d/%d overlaps %d/%d", u, k, h.u, h.k)
+				}
+			}
+			held = append(held, blk{u, k})
+		}
+	}
+	var used uint32
+	for _, h := range held {
+		used += 1 << h.k
+	}
+	if free := freeUnits(t, a); free+used != 1000 || a.usedUnits() != used {
+		t.Fatalf("free %d + used %d != 1000 (counter %d)", free, used, a.usedUnits())
+	}
+	for _, h := range held {
+		a.release(h.u, h.k)
+	}
+	if got := freeUnits(t, a); got != 1000 {
+		t.Fatalf("after releasing all, %d free units", got)
+	}
+	if a.free[a.maxOrder] == 0 {
+		t.Fatal("buddies did not merge back into a top block")
+	}
+}

@@ -1,0 +1,346 @@
+// Package swarm is the tracker's memory-budgeted swarm store: torrents, their
+// peers and counters, in tables allocated once at start from a byte budget.
+//
+// Everything lives in pointer-free slices (torrent slots, an open-addressing
+// index, a buddy-allocated peer arena), so the garbage collector has nothing
+// to scan and an announce allocates nothing. The table is split into shards by
+// a keyed hash of the info_hash, each with its own lock; only growing a peer
+// list takes the arena's lock, briefly. When the budget is used up, new
+// torrents and peers are refused with ErrFull while known ones keep working.
+package swarm
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Config sizes and times the store.
+type Config struct {
+	// MemoryBudget is the bytes to allocate for torrents and peers.
+	MemoryBudget int64
+	// MaxTorrents caps the torrent table; 0 derives it from the budget.
+	MaxTorrents int
+	// PeerTimeout drops a peer this long after its last announce (45 min).
+	PeerTimeout time.Duration
+	// TorrentTimeout keeps a torrent without peers whose download was
+	// completed at least once (24 h); others go after PeerTimeout.
+	TorrentTimeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Defaults as in the reference.
+const (
+	DefaultPeerTimeout    = 45 * time.Minute
+	DefaultTorrentTimeout = 24 * time.Hour
+	// bytes of budget per torrent slot when MaxTorrents is derived
+	budgetPerTorrent = 512
+	maxShards        = 256
+	minBudget        = 64 << 10
+)
+
+// Store is the swarm store. All methods are safe for concurrent use.
+type Store struct {
+	cfg         Config
+	keys        [4]uint64
+	shards      []shard
+	shardShift  uint
+	arena       *arena
+	start       time.Time
+	now         clock
+	peerTTL     uint32 // minutes
+	torrentTTL  uint32 // minutes
+	budgetBytes int64
+	sweepShard  atomic.Uint32
+	refusedT    counter
+	refusedP    counter
+}
+
+// New allocates the whole store. It fails on a budget too small to be useful.
+func New(cfg Config) (*Store, error) {
+	if cfg.MemoryBudget < minBudget {
+		return nil, fmt.Errorf("memory budget %d bytes is below the minimum of %d", cfg.MemoryBudget, minBudget)
+	}
+	if cfg.PeerTimeout == 0 {
+		cfg.PeerTimeout = DefaultPeerTimeout
+	}
+	if cfg.TorrentTimeout == 0 {
+		cfg.TorrentTimeout = DefaultTorrentTimeout
+	}
+	if cfg.PeerTimeout < time.Minute || cfg.PeerTimeout > 3*24*time.Hour {
+		return nil, errors.New("peer timeout must be between 1 minute and 3 days")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	maxT := cfg.MaxTorrents
+	if maxT <= 0 {
+		maxT = int(cfg.MemoryBudget / budgetPerTorrent)
+	}
+	nShards := 1
+	for nShards < maxShards && maxT/(nShards*2) >= 64 {
+		nShards *= 2
+	}
+	perShard := (maxT + nShards - 1) / nShards
+	indexLen := 1
+	for indexLen < 2*perShard {
+		indexLen *= 2
+	}
+	tableBytes := int64(nShards) * (int64(perShard)*int64(unsafe.Sizeof(torrent{})) + int64(indexLen)*4)
+	if tableBytes >= cfg.MemoryBudget/2 {
+		return nil, fmt.Errorf("max_torrents %d needs %d bytes, more than half the memory budget", maxT, tableBytes)
+	}
+	s := &Store{
+		cfg:         cfg,
+		shards:      make([]shard, nShards),
+		arena:       newArena(arenaUnitsFor(cfg.MemoryBudget - tableBytes)),
+		start:       cfg.Now(),
+		peerTTL:     uint32((cfg.PeerTimeout + time.Minute - 1) / time.Minute),
+		torrentTTL:  uint32((cfg.TorrentTimeout + time.Minute - 1) / time.Minute),
+		budgetBytes: cfg.MemoryBudget,
+	}
+	var seed [32]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return nil, err
+	}
+	for i := range s.keys {
+		s.keys[i] = binary.LittleEndian.Uint64(seed[8*i:]) | 1
+	}
+	for n := nShards; n > 1; n >>= 1 {
+		s.shardShift++
+	}
+	s.shardShift = 64 - s.shardShift
+	slots := make([]torrent, nShards*perShard)
+	index := make([]uint32, nShards*indexLen)
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.slots = slots[i*perShard : (i+1)*perShard : (i+1)*perShard]
+		sh.index = index[i*indexLen : (i+1)*indexLen : (i+1)*indexLen]
+	}
+	return s, nil
+}
+
+func (s *Store) shardFor(h *InfoHash) (*shard, uint64) {
+	k := hashKey(h, &s.keys)
+	if len(s.shards) == 1 {
+		return &s.shards[0], k
+	}
+	return &s.shards[k>>s.shardShift], k
+}
+
+// Tick advances the store's clock from Config.Now. Run calls it; tests with a
+// fake clock call it after moving the clock.
+func (s *Store) Tick() {
+	s.now.set(uint32(s.cfg.Now().Sub(s.start) / time.Minute))
+}
+
+// Announce records an announce and writes the reply's peers into buf.
+func (s *Store) Announce(req *Request, buf *PeerBuffer) (Result, error) {
+	var res Result
+	key, ok := makeKey(req.Peer)
+	if !ok {
+		return res, errors.New("announce without a valid address")
+	}
+	now := s.now.get()
+	sh, home := s.shardFor(&req.InfoHash)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+
+	pos, found := sh.find(&req.InfoHash, home)
+	if !found {
+		if req.Event == EventStopped {
+			res.Fresh = true
+			return res, nil
+		}
+		if _, ok := sh.add(pos, &req.InfoHash, now); !ok {
+			s.refusedT.add()
+			return res, errTorrentsFull
+		}
+	}
+	t := &sh.slots[sh.index[pos]-1]
+	t.touched = now
+	f := key.fam
+	w := recordWords[f]
+	l := &t.lists[f]
+	recs := l.records(s.arena, w)
+	i, known := search(recs, &key, w)
+
+	seeder := req.Seeder || req.Event == EventPaused
+	switch {
+	case req.Event == EventStopped:
+		res.Fresh = true
+		if known {
+			if recs[i*w+w-1]&flagSeeder != 0 {
+				sh.seeds--
+			}
+			l.remove(s.arena, w, i)
+			sh.peers[f]--
+		}
+		res.Counts = t.counts()
+		s.removeIfEmpty(sh, pos, t)
+		return res, nil
+	case known:
+		st := &recs[i*w+w-1]
+		old := *st
+		if (now-old&seenMask)&seenMask >= syncRenewMinutes {
+			res.Fresh = true
+		}
+		next := old&^(seenMask|flagSeeder) | now&seenMask
+		if seeder {
+			next |= flagSeeder
+		}
+		if next&flagSeeder != old&flagSeeder {
+			if seeder {
+				l.seeds++
+				sh.seeds++
+			} else {
+				l.seeds--
+				sh.seeds--
+			}
+		}
+		if req.Event == EventCompleted && seeder && old&flagCompleted == 0 {
+			next |= flagCompleted
+			t.completed++
+			res.Fresh = true
+		}
+		*st = next
+	default:
+		state := now & seenMask
+		if seeder {
+			state |= flagSeeder
+		}
+		if req.Event == EventCompleted && seeder {
+			state |= flagCompleted
+		}
+		if !l.insert(s.arena, w, i, &key, state) {
+			s.refusedP.add()
+			s.removeIfEmpty(sh, pos, t)
+			return res, errPeersFull
+		}
+		if seeder {
+			l.seeds++
+			sh.seeds++
+		}
+		if state&flagCompleted != 0 {
+			t.completed++
+		}
+		sh.peers[f]++
+		res.Fresh = true
+	}
+	res.Counts = t.counts()
+	s.selectPeers(&res, req, t, f, i, seeder, buf)
+	return res, nil
+}
+
+// selectPeers fills res.Peers4/Peers6 for the requester at index self of
+// family fam.
+func (s *Store) selectPeers(res *Result, req *Request, t *torrent, fam, self int, seeder bool, buf *PeerBuffer) {
+	want := req.NumWant
+	if want > MaxPeersPerReply {
+		want = MaxPeersPerReply
+	}
+	if want <= 0 {
+		return
+	}
+	var e [2]int
+	for f := range t.lists {
+		if req.Families&(1<<f) != 0 {
+			e[f] = eligible(&t.lists[f], seeder, f == fam)
+		}
+	}
+	q4, q6 := splitWant(want, e[0], e[1])
+	selfIn := func(f int) int {
+		if f == fam {
+			return self
+		}
+		return -1
+	}
+	if q4 > 0 {
+		res.Peers4 = pick(buf.v4[:0], t.lists[fam4].records(s.arena, 2), 2, q4, selfIn(fam4), seeder)
+	}
+	if q6 > 0 {
+		res.Peers6 = pick(buf.v6[:0], t.lists[fam6].records(s.arena, 5), 5, q6, selfIn(fam6), seeder)
+	}
+}
+
+// syncRenewMinutes: a re-announce after this long is news for live sync, as
+// in the reference (OT_CLIENT_SYNC_RENEW_BOUNDARY).
+const syncRenewMinutes = 10
+
+func (t *torrent) counts() Counts {
+	n := t.lists[0].n + t.lists[1].n
+	seeds := t.lists[0].seeds + t.lists[1].seeds
+	return Counts{Seeders: seeds, Leechers: n - seeds, Completed: t.completed}
+}
+
+// removeIfEmpty deletes a torrent that has neither peers nor a completed
+// download to remember; a torrent with downloads waits for the sweep.
+func (s *Store) removeIfEmpty(sh *shard, pos uint32, t *torrent) {
+	if t.lists[0].n == 0 && t.lists[1].n == 0 && t.completed == 0 {
+		sh.delete(pos, &s.keys)
+	}
+}
+
+// Scrape returns a torrent's counts; false if the torrent is unknown.
+func (s *Store) Scrape(h InfoHash) (Counts, bool) {
+	sh, home := s.shardFor(&h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	pos, found := sh.find(&h, home)
+	if !found {
+		return Counts{}, false
+	}
+	return sh.slots[sh.index[pos]-1].counts(), true
+}
+
+// Range calls fn for every torrent until it returns false. fn runs with a
+// shard locked: it must be quick and must not call the store.
+func (s *Store) Range(fn func(InfoHash, Counts) bool) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for _, e := range sh.index {
+			if e == 0 {
+				continue
+			}
+			t := &sh.slots[e-1]
+			if !fn(t.hash, t.counts()) {
+				sh.mu.Unlock()
+				return
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// Stats returns the store's current size.
+func (s *Store) Stats() Stats {
+	st := Stats{
+		BudgetBytes:     s.budgetBytes,
+		ArenaBytes:      int64(s.arena.units) * unitWords * 4,
+		ArenaUsedBytes:  int64(s.arena.usedUnits()) * unitWords * 4,
+		RefusedTorrents: s.refusedT.get(),
+		RefusedPeers:    s.refusedP.get(),
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		st.Torrents += int(sh.count)
+		st.TorrentCapacity += min(len(sh.slots), len(sh.index)/2)
+		st.Peers4 += int(sh.peers[0])
+		st.Peers6 += int(sh.peers[1])
+		st.Seeders += int(sh.seeds)
+		for _, e := range sh.index {
+			if e != 0 {
+				st.Completed += uint64(sh.slots[e-1].completed)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return st
+}

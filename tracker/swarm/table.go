@@ -1,0 +1,106 @@
+package swarm
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"sync"
+)
+
+// A shard owns a slice of the torrent table: an open-addressing index of
+// uint32 slot numbers (linear probing, at most half full) over densely
+// allocated torrent slots. Slots are handed out from the low end first, so
+// the memory a small tracker touches stays small although the whole table
+// was allocated at start.
+
+type torrent struct {
+	hash      InfoHash
+	lists     [2]peerList
+	completed uint32
+	touched   uint32 // minute of the last announce
+}
+
+type shard struct {
+	mu       sync.Mutex
+	index    []uint32 // slot+1, 0 = empty
+	slots    []torrent
+	freeSlot uint32 // head of the chain of released slots, slot+1
+	nextSlot uint32 // slots from here on were never used
+	count    uint32
+	peers    [2]uint32
+	seeds    uint32
+	sweepAt  uint32 // index position where the incremental expiry goes on
+	_        [64]byte
+}
+
+// hashKey is a keyed hash over all 20 bytes of the info_hash, so that
+// clients choosing info_hashes cannot pile them into one probe chain.
+func hashKey(h *InfoHash, k *[4]uint64) uint64 {
+	a := binary.LittleEndian.Uint64(h[0:8]) ^ k[0]
+	b := binary.LittleEndian.Uint64(h[8:16]) ^ k[1]
+	c := uint64(binary.LittleEndian.Uint32(h[16:20])) ^ k[2]
+	hi, lo := bits.Mul64(a, b)
+	x := hi ^ lo
+	hi, lo = bits.Mul64(x^c, k[3])
+	return hi ^ lo
+}
+
+// find returns the index position of h, or the empty position to insert it.
+func (s *shard) find(h *InfoHash, home uint64) (pos uint32, found bool) {
+	mask := uint32(len(s.index) - 1)
+	pos = uint32(home) & mask
+	for {
+		e := s.index[pos]
+		if e == 0 {
+			return pos, false
+		}
+		if s.slots[e-1].hash == *h {
+			return pos, true
+		}
+		pos = (pos + 1) & mask
+	}
+}
+
+// add stores a new torrent at index position pos, if a slot is free and the
+// index stays at most half full.
+func (s *shard) add(pos uint32, h *InfoHash, now uint32) (*torrent, bool) {
+	if int(s.count+1)*2 > len(s.index) {
+		return nil, false
+	}
+	var slot uint32
+	switch {
+	case s.freeSlot != 0:
+		slot = s.freeSlot - 1
+		s.freeSlot = s.slots[slot].completed // the chain link
+	case int(s.nextSlot) < len(s.slots):
+		slot = s.nextSlot
+		s.nextSlot++
+	default:
+		return nil, false
+	}
+	t := &s.slots[slot]
+	*t = torrent{hash: *h, touched: now}
+	s.index[pos] = slot + 1
+	s.count++
+	return t, true
+}
+
+// delete removes the torrent at index position pos, which has no peers left,
+// and closes the gap by shifting later entries of its probe chain back.
+func (s *shard) delete(pos uint32, keys *[4]uint64) {
+	slot := s.index[pos] - 1
+	s.slots[slot] = torrent{completed: s.freeSlot}
+	s.freeSlot = slot + 1
+	s.count--
+	mask := uint32(len(s.index) - 1)
+	hole := pos
+	for j := (pos + 1) & mask; s.index[j] != 0; j = (j + 1) & mask {
+		home := uint32(hashKey(&s.slots[s.index[j]-1].hash, keys)) & mask
+		// The entry at j may move to the hole unless its home lies
+		// cyclically in (hole, j].
+		if (j-home)&mask >= (j-hole)&mask {
+			s.index[hole] = s.index[j]
+			hole = j
+		}
+	}
+	s.index[hole] = 0
+}
