@@ -124,7 +124,7 @@ func TestExpiry(t *testing.T) {
 	clk.Advance(30 * time.Minute)
 	s.Tick()
 	announce(t, s, idle, peer4(3, 1), false, EventStarted, 0) // fresh peer
-	clk.Advance(20 * time.Minute)                              // first peers now 50 min old
+	clk.Advance(20 * time.Minute)                             // first peers now 50 min old
 	s.Tick()
 	s.SweepAll()
 	if c, _ := s.Scrape(idle); c.Leechers != 1 {
