@@ -1,3 +1,146 @@
-// Package access decides which torrents may be tracked (white or black list of
-// info_hashes, reloaded on SIGHUP) and which client networks are trusted.
+// Package access decides which torrents may be tracked (a white or black list
+// of info_hashes, re-read on SIGHUP) and which client networks are trusted.
 package access
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync/atomic"
+
+	"github.com/opentracker-go/opentracker/tracker/swarm"
+)
+
+// Mode says what the list means.
+type Mode uint8
+
+const (
+	Open      Mode = iota // every torrent is served; no list
+	Whitelist             // only listed torrents are served
+	Blacklist             // listed torrents are refused
+)
+
+// ParseMode reads "open", "whitelist" or "blacklist".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "open", "":
+		return Open, nil
+	case "whitelist":
+		return Whitelist, nil
+	case "blacklist":
+		return Blacklist, nil
+	}
+	return Open, fmt.Errorf("access mode %q is not one of open, whitelist, blacklist", s)
+}
+
+func (m Mode) String() string {
+	return [...]string{"open", "whitelist", "blacklist"}[m]
+}
+
+// List is an access list. Lookups are lock-free: a reload builds a new sorted
+// slice and swaps it in, so announces never wait for the file.
+type List struct {
+	mode   Mode
+	path   string
+	hashes atomic.Pointer[[]swarm.InfoHash]
+}
+
+// NewList loads the list file for mode. Open mode needs no file; nil *List
+// and an open List allow everything.
+func NewList(mode Mode, path string) (*List, error) {
+	l := &List{mode: mode, path: path}
+	if mode == Open {
+		return l, nil
+	}
+	if path == "" {
+		return nil, fmt.Errorf("access mode %s needs a list file", mode)
+	}
+	if _, err := l.Reload(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Mode returns the list's mode.
+func (l *List) Mode() Mode {
+	if l == nil {
+		return Open
+	}
+	return l.mode
+}
+
+// Reload re-reads the file. On error the previous list stays in force.
+func (l *List) Reload() (int, error) {
+	if l == nil || l.mode == Open {
+		return 0, nil
+	}
+	f, err := os.Open(l.path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	hashes, err := Parse(f, l.path)
+	if err != nil {
+		return 0, err
+	}
+	l.hashes.Store(&hashes)
+	return len(hashes), nil
+}
+
+// Allowed reports whether the torrent may be tracked.
+func (l *List) Allowed(h swarm.InfoHash) bool {
+	if l == nil || l.mode == Open {
+		return true
+	}
+	p := l.hashes.Load()
+	listed := false
+	if p != nil {
+		_, listed = slices.BinarySearchFunc(*p, h, func(a, b swarm.InfoHash) int { return bytes.Compare(a[:], b[:]) })
+	}
+	return listed == (l.mode == Whitelist)
+}
+
+// Parse reads a list file: one info_hash per line as 40 hex digits, with
+// blank lines and lines starting with '#' ignored, and anything after the
+// hash after a non-hex character (a comment, a name), as the reference reads it. Any other line is an
+// error naming the file and line: a typo must not silently drop a torrent.
+// The result is sorted and free of duplicates.
+func Parse(r io.Reader, name string) ([]swarm.InfoHash, error) {
+	var out []swarm.InfoHash
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 || b[0] == '#' {
+			continue
+		}
+		var h swarm.InfoHash
+		if len(b) < 40 || (len(b) > 40 && isHex(b[40])) {
+			return nil, fmt.Errorf("%s:%d: want an info_hash of 40 hex digits, got %q", name, line, clip(b))
+		}
+		if _, err := hex.Decode(h[:], b[:40]); err != nil {
+			return nil, fmt.Errorf("%s:%d: info_hash is not hex: %q", name, line, clip(b))
+		}
+		out = append(out, h)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	slices.SortFunc(out, func(a, b swarm.InfoHash) int { return bytes.Compare(a[:], b[:]) })
+	return slices.Compact(out), nil
+}
+
+func clip(b []byte) string {
+	if len(b) > 60 {
+		return string(b[:60]) + "..."
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}

@@ -1,0 +1,97 @@
+package access
+
+import (
+	"encoding/hex"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opentracker-go/opentracker/tracker/swarm"
+)
+
+func hash(s string) swarm.InfoHash {
+	var h swarm.InfoHash
+	hex.Decode(h[:], []byte(s))
+	return h
+}
+
+const (
+	hashA = "0123456789abcdef0123456789abcdef01234567"
+	hashB = "FEDCBA9876543210FEDCBA9876543210FEDCBA98"
+	hashC = "1111111111111111111111111111111111111111"
+)
+
+func TestWhitelistReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "list")
+	os.WriteFile(path, []byte("# torrents\n"+hashA+" ubuntu.iso\n\n"+hashB+"\n"), 0o644)
+	l, err := NewList(Whitelist, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Allowed(hash(hashA)) || !l.Allowed(hash(strings.ToLower(hashB))) || l.Allowed(hash(hashC)) {
+		t.Fatal("whitelist lookups wrong")
+	}
+	os.WriteFile(path, []byte(hashC+"\n"), 0o644)
+	if n, err := l.Reload(); err != nil || n != 1 {
+		t.Fatalf("reload: %d %v", n, err)
+	}
+	if l.Allowed(hash(hashA)) || !l.Allowed(hash(hashC)) {
+		t.Fatal("reload not applied")
+	}
+	// a broken file keeps the old list and names the line
+	os.WriteFile(path, []byte(hashA+"\nnot-a-hash\n"), 0o644)
+	_, err = l.Reload()
+	if err == nil || !strings.Contains(err.Error(), path+":2:") {
+		t.Fatalf("bad line error: %v", err)
+	}
+	if !l.Allowed(hash(hashC)) {
+		t.Fatal("failed reload dropped the old list")
+	}
+}
+
+func TestBlacklistAndOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "list")
+	os.WriteFile(path, []byte(hashA+"\n"), 0o644)
+	l, err := NewList(Blacklist, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Allowed(hash(hashA)) || !l.Allowed(hash(hashB)) {
+		t.Fatal("blacklist lookups wrong")
+	}
+	var none *List
+	open, _ := NewList(Open, "")
+	if !none.Allowed(hash(hashA)) || !open.Allowed(hash(hashA)) {
+		t.Fatal("open lists must allow all")
+	}
+	if _, err := NewList(Whitelist, filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("missing whitelist file accepted")
+	}
+	if _, err := ParseMode("grey"); err == nil {
+		t.Fatal("bad mode accepted")
+	}
+}
+
+func TestNetworks(t *testing.T) {
+	n, err := ParseNetworks([]string{"127.0.0.1", "192.168.1.0/24", "fd00::/8", "::ffff:10.0.0.0/104"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]bool{
+		"127.0.0.1": true, "::ffff:127.0.0.1": true, "127.0.0.2": false,
+		"192.168.1.77": true, "192.168.2.1": false, "fd12::1": true, "fe80::1": false, "10.9.8.7": true,
+	} {
+		if got := n.Contains(netip.MustParseAddr(s)); got != want {
+			t.Errorf("Contains(%s) = %v", s, got)
+		}
+	}
+	if _, err := ParseNetworks([]string{"300.1.1.1"}); err == nil {
+		t.Fatal("bad address accepted")
+	}
+	var zero Networks
+	if zero.Contains(netip.MustParseAddr("127.0.0.1")) {
+		t.Fatal("zero Networks contains something")
+	}
+}
