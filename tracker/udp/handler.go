@@ -1,0 +1,213 @@
+package udp
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"net/netip"
+
+	"github.com/opentracker-go/opentracker/tracker/swarm"
+)
+
+// Error texts sent to clients.
+const (
+	// msgMismatch is byte for byte opentracker's, misspelling and NUL
+	// included: it is what clients and their users already know.
+	msgMismatch      = "Connection ID missmatch.\x00"
+	msgNotAuthorized = "Requested download is not authorized for use with this tracker."
+	msgInternal      = "internal tracker error"
+)
+
+// maxURLData bounds the BEP 41 URL data kept from one announce: more than
+// any path plus passkey, less than a packet.
+const maxURLData = 512
+
+// outLen fits the largest reply: an announce with MaxPeersPerReply v6 peers.
+const outLen = announceReplyLen + swarm.MaxPeersPerReply*swarm.CompactV6Size
+
+// worker is one receive loop's private state. Everything a packet needs is
+// here, so handling it allocates nothing and takes no lock of its own.
+type worker struct {
+	s     *Server
+	in    [MaxPacket + 1]byte // one spare byte detects packets longer than MaxPacket
+	out   [outLen]byte
+	req   swarm.Request
+	ann   announceReq
+	url   [maxURLData]byte
+	peers swarm.PeerBuffer
+
+	// The store's full errors are a few fixed values; their text is cached
+	// so that refusing a packet does not allocate either.
+	fullErr error
+	fullMsg string
+}
+
+func newWorker(s *Server) *worker { return &worker{s: s} }
+
+// handle answers one datagram from src. It returns the reply, which lives in
+// w.out until the next call, or nil to send nothing.
+func (w *worker) handle(pkt []byte, src netip.AddrPort) []byte {
+	c := w.s.stats
+	c.UDPPackets.Add(1)
+	if len(pkt) < headerLen || len(pkt) > MaxPacket {
+		c.UDPMalformed.Add(1)
+		return nil
+	}
+	// A dual-stack socket reports v4 clients as v4-mapped v6: they are v4
+	// clients (v4 peers, 6-byte entries, the same connection id).
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	action := binary.BigEndian.Uint32(pkt[8:])
+	tid := binary.BigEndian.Uint32(pkt[12:])
+	now := w.s.now().Unix()
+
+	switch action {
+	case actionConnect:
+		if binary.BigEndian.Uint64(pkt) != protocolID {
+			c.UDPMalformed.Add(1)
+			return nil
+		}
+		c.UDPConnects.Add(1)
+		// 16 bytes answer at least 16: no amplification.
+		return appendConnectReply(w.out[:0], tid, w.s.ids.make(src, now))
+	case actionAnnounce, actionScrape:
+	default:
+		// Includes action 3, which only trackers send. opentracker drops
+		// these silently too.
+		c.UDPMalformed.Add(1)
+		return nil
+	}
+
+	if !w.s.ids.valid(binary.BigEndian.Uint64(pkt), src, now) {
+		c.UDPMismatch.Add(1)
+		return w.unprovenError(pkt, tid, msgMismatch)
+	}
+	if action == actionScrape {
+		return w.scrape(pkt, tid)
+	}
+	return w.announce(pkt, src, tid)
+}
+
+// unprovenError answers a client whose address is not proven. The reply may
+// not be longer than the request, so a spoofed source cannot be flooded with
+// more bytes than the attacker sends; otherwise nothing is sent.
+func (w *worker) unprovenError(pkt []byte, tid uint32, msg string) []byte {
+	if replyHeaderLen+len(msg) > len(pkt) {
+		return nil
+	}
+	return w.errorReply(tid, msg)
+}
+
+func (w *worker) errorReply(tid uint32, msg string) []byte {
+	w.s.stats.UDPErrors.Add(1)
+	return appendError(w.out[:0], tid, msg)
+}
+
+func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
+	s, c := w.s, w.s.stats
+	a := &w.ann
+	if !parseAnnounce(pkt, a) {
+		c.UDPMalformed.Add(1)
+		return nil
+	}
+	h := swarm.InfoHash(a.infoHash)
+	if !s.allowed(h) {
+		c.NotAuthorized.Add(1)
+		return w.errorReply(tid, msgNotAuthorized)
+	}
+	// BEP 41: parsed so that malformed options cannot hurt and the URL data
+	// is at hand; nothing uses it yet (no passkeys), and a broken option
+	// list does not spoil the announce itself.
+	parseOptions(pkt[announceLen:], w.url[:0])
+
+	r := &w.req
+	r.InfoHash = h
+	r.Peer = netip.AddrPortFrom(src.Addr(), a.port)
+	r.Event = udpEvent(a.event)
+	r.Seeder = a.left == 0
+	r.Families, r.NumWant = swarm.V4, s.maxWant4
+	size := swarm.CompactV4Size
+	if !src.Addr().Is4() {
+		r.Families, r.NumWant = swarm.V6, s.maxWant6
+		size = swarm.CompactV6Size
+	}
+	// numwant is signed: -1 asks for the default, which in UDP is the cap
+	// (opentracker reads it unsigned, so every negative value means "max").
+	if a.numWant >= 0 && int(a.numWant) < r.NumWant {
+		r.NumWant = int(a.numWant)
+	}
+	if r.Event == swarm.EventStopped {
+		r.NumWant = 0
+	}
+
+	res, err := s.store.Announce(r, &w.peers)
+	if err != nil {
+		return w.announceError(tid, err)
+	}
+	c.UDPAnnounces.Add(1)
+	if r.Event == swarm.EventCompleted && r.Seeder {
+		// The store only counts a completion from a seeder, so do we.
+		c.Completed.Add(1)
+	}
+	out := appendAnnounceReply(w.out[:0], tid, s.interval(), res.Leechers, res.Seeders)
+	peers := res.Peers4
+	if size == swarm.CompactV6Size {
+		peers = res.Peers6
+	}
+	// Trust but bound: never more than asked for, never past w.out.
+	if limit := r.NumWant * size; len(peers) > limit {
+		peers = peers[:limit]
+	}
+	return append(out, peers...)
+}
+
+func (w *worker) announceError(tid uint32, err error) []byte {
+	if !errors.Is(err, swarm.ErrFull) {
+		w.s.logf("udp: announce: %v", err)
+		return w.errorReply(tid, msgInternal)
+	}
+	w.s.stats.Full.Add(1)
+	if err != w.fullErr {
+		w.fullErr, w.fullMsg = err, err.Error()
+	}
+	return w.errorReply(tid, w.fullMsg)
+}
+
+func (w *worker) scrape(pkt []byte, tid uint32) []byte {
+	s := w.s
+	s.stats.UDPScrapes.Add(1)
+	out := appendHeader(w.out[:0], actionScrape, tid)
+	n := scrapeCount(pkt)
+	for i := 0; i < n; i++ {
+		off := headerLen + i*hashLen
+		// Unknown torrents answer zeros. The access list is not consulted,
+		// as in opentracker: a refused hash has no swarm and scrapes as zeros.
+		cnt, _ := s.store.Scrape(swarm.InfoHash(pkt[off : off+hashLen]))
+		out = appendScrapeEntry(out, cnt.Seeders, cnt.Completed, cnt.Leechers)
+	}
+	return out
+}
+
+// udpEvent maps BEP 15's event numbers; unknown values count as none.
+func udpEvent(e uint32) swarm.Event {
+	switch e {
+	case 1:
+		return swarm.EventCompleted
+	case 2:
+		return swarm.EventStarted
+	case 3:
+		return swarm.EventStopped
+	}
+	return swarm.EventNone
+}
+
+// interval is the announce interval in seconds for one reply, spread by
+// -10%..+10% (1620..1979 for 1800, as opentracker) so that clients that
+// started together drift apart.
+func (s *Server) interval() uint32 {
+	base := s.intervalSec
+	spread := base / 5
+	if spread == 0 {
+		return base
+	}
+	return base - base/10 + rand.Uint32N(spread)
+}

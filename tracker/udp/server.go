@@ -1,0 +1,221 @@
+package udp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/stats"
+	"github.com/opentracker-go/opentracker/tracker/swarm"
+)
+
+// Config tunes the UDP front end.
+type Config struct {
+	Interval   time.Duration // base announce interval; replies vary it by -10%..+10%
+	MaxNumWant int           // most v4 peers per reply; v6 gets a third (same bytes)
+	Workers    int           // receive loops (SO_REUSEPORT sockets) per bind; 0 = GOMAXPROCS
+	Logf       func(format string, args ...any)
+}
+
+// Defaults where Config leaves a field zero: opentracker's values.
+const (
+	DefaultInterval   = 30 * time.Minute
+	DefaultMaxNumWant = 200
+)
+
+// Server answers BEP 15 requests on any number of UDP binds.
+type Server struct {
+	store       *swarm.Store
+	acl         *access.List
+	stats       *stats.Counters
+	logFn       func(format string, args ...any)
+	workers     int
+	intervalSec uint32
+	maxWant4    int
+	maxWant6    int
+	ids         connIDs
+	now         func() time.Time // replaced by tests to move through id windows
+
+	mu      sync.Mutex
+	conns   []*net.UDPConn
+	started bool
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// NewServer checks cfg and makes the connection id secret. acl nil allows
+// every torrent; c nil counts into a private set of counters.
+func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counters) (*Server, error) {
+	if store == nil {
+		return nil, errors.New("udp: no store")
+	}
+	if cfg.Interval < 0 || cfg.MaxNumWant < 0 || cfg.Workers < 0 {
+		return nil, errors.New("udp: negative interval, max numwant or workers")
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Interval < time.Second || cfg.Interval > 1<<31*time.Second {
+		return nil, fmt.Errorf("udp: interval %v out of range", cfg.Interval)
+	}
+	if cfg.MaxNumWant == 0 {
+		cfg.MaxNumWant = DefaultMaxNumWant
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c == nil {
+		c = new(stats.Counters)
+	}
+	ids, err := newConnIDs()
+	if err != nil {
+		return nil, fmt.Errorf("udp: connection id secret: %w", err)
+	}
+	want4 := min(cfg.MaxNumWant, swarm.MaxPeersPerReply)
+	return &Server{
+		store:       store,
+		acl:         acl,
+		stats:       c,
+		logFn:       cfg.Logf,
+		workers:     cfg.Workers,
+		intervalSec: uint32(cfg.Interval / time.Second),
+		maxWant4:    want4,
+		// 18-byte peers: a third as many keeps v6 replies as small as v4
+		// ones (66 for 200: 1208 bytes, under the 1232 that IPv6's minimum
+		// MTU leaves, so they never fragment).
+		maxWant6: max(want4/3, 1),
+		ids:      ids,
+		now:      time.Now,
+	}, nil
+}
+
+func (s *Server) allowed(h swarm.InfoHash) bool { return s.acl == nil || s.acl.Allowed(h) }
+
+func (s *Server) logf(format string, args ...any) {
+	if s.logFn != nil {
+		s.logFn(format, args...)
+	}
+}
+
+// Listen binds addr now, so that a daemon can bind privileged ports before it
+// drops root; serving starts with Start. It opens Workers sockets sharing the
+// address with SO_REUSEPORT (the kernel spreads clients over them by address
+// hash). "0.0.0.0:p" binds IPv4 only, "[::]:p" IPv6 only (IPV6_V6ONLY, so it
+// can sit beside a v4 bind of the same port), ":p" one dual-stack socket
+// set. It returns the bound address, which tells the port when addr asks for
+// port 0.
+func (s *Server) Listen(addr string) (netip.AddrPort, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("udp: listen %q: %w", addr, err)
+	}
+	network := "udp"
+	if ip, err := netip.ParseAddr(host); err == nil {
+		network = "udp6"
+		if ip.Unmap().Is4() {
+			network = "udp4"
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return netip.AddrPort{}, net.ErrClosed
+	}
+	conns, bound, err := listenGroup(network, addr, s.workers)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("udp: listen %q: %w", addr, err)
+	}
+	s.conns = append(s.conns, conns...)
+	if s.started {
+		for _, c := range conns {
+			s.serve(c)
+		}
+	}
+	return bound, nil
+}
+
+// listenGroup opens n sockets on one address. With n > 1 they share it by
+// SO_REUSEPORT; the port is first bound without it, so that a port already
+// served by another process (even our own, same user) is an error instead
+// of a silent split of its traffic.
+func listenGroup(network, addr string, n int) ([]*net.UDPConn, netip.AddrPort, error) {
+	ctx := context.Background()
+	if n <= 1 || !reusePortSupported {
+		pc, err := (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
+		if err != nil {
+			return nil, netip.AddrPort{}, err
+		}
+		c := pc.(*net.UDPConn)
+		return []*net.UDPConn{c}, c.LocalAddr().(*net.UDPAddr).AddrPort(), nil
+	}
+	probe, err := (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
+	if err != nil {
+		return nil, netip.AddrPort{}, err
+	}
+	// Port 0: keep the kernel's choice for the whole group.
+	host, _, _ := net.SplitHostPort(addr)
+	port := probe.LocalAddr().(*net.UDPAddr).Port
+	addr = net.JoinHostPort(host, strconv.Itoa(port))
+	probe.Close()
+
+	lc := net.ListenConfig{Control: setReusePort}
+	conns := make([]*net.UDPConn, 0, n)
+	for i := 0; i < n; i++ {
+		pc, err := lc.ListenPacket(ctx, network, addr)
+		if err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return nil, netip.AddrPort{}, err
+		}
+		conns = append(conns, pc.(*net.UDPConn))
+	}
+	return conns, conns[0].LocalAddr().(*net.UDPAddr).AddrPort(), nil
+}
+
+// Start serves every bound socket; binds added later serve at once.
+func (s *Server) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return
+	}
+	s.started = true
+	for _, c := range s.conns {
+		s.serve(c)
+	}
+}
+
+func (s *Server) serve(c *net.UDPConn) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.loop(c, newWorker(s))
+	}()
+}
+
+// Close stops the loops, closes the sockets and waits for the loops to end.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	var err error
+	for _, c := range s.conns {
+		if e := c.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}
