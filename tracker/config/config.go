@@ -1,0 +1,242 @@
+// Package config reads the daemon's TOML configuration: the embedded defaults
+// (default.toml), then the operator's file over them, then command-line
+// switches. Every problem is reported as "file:line: problem".
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed default.toml
+var defaultTOML string
+
+// Default returns the embedded default configuration.
+func Default() string { return defaultTOML }
+
+// Config is the whole configuration; field tags name the TOML keys.
+type Config struct {
+	MemoryBudget Size `toml:"memory_budget"`
+	MaxTorrents  int  `toml:"max_torrents"`
+	Listen       struct {
+		TCP []string `toml:"tcp"`
+		UDP []string `toml:"udp"`
+	} `toml:"listen"`
+	Announce struct {
+		Interval    int `toml:"interval"`
+		PeerTimeout int `toml:"peer_timeout"`
+		NumWant     int `toml:"numwant"`
+		MaxNumWant  int `toml:"max_numwant"`
+	} `toml:"announce"`
+	Access struct {
+		Mode        string   `toml:"mode"`
+		List        string   `toml:"list"`
+		Admin       []string `toml:"admin"`
+		Proxies     []string `toml:"proxies"`
+		IPFromQuery bool     `toml:"ip_from_query"`
+	} `toml:"access"`
+	HTTP struct {
+		Redirect       string `toml:"redirect"`
+		StatsPath      string `toml:"stats_path"`
+		MaxConnections int    `toml:"max_connections"`
+		IdleTimeout    int    `toml:"idle_timeout"`
+		FullScrape     bool   `toml:"full_scrape"`
+	} `toml:"http"`
+	UDP struct {
+		Workers int `toml:"workers"`
+	} `toml:"udp"`
+	State struct {
+		File string `toml:"file"`
+	} `toml:"state"`
+	System struct {
+		Chroot string `toml:"chroot"`
+		User   string `toml:"user"`
+	} `toml:"system"`
+	Livesync struct {
+		Listen string   `toml:"listen"`
+		Nodes  []string `toml:"nodes"`
+	} `toml:"livesync"`
+
+	// origin tells where each key was last set, for error messages.
+	origin map[string]string
+}
+
+// Load returns the defaults overlaid with the file at path ("" for none).
+func Load(path string) (*Config, error) {
+	c, err := parse(defaultTOML, "default.toml", nil)
+	if err != nil {
+		return nil, fmt.Errorf("built-in defaults: %v", err)
+	}
+	if path == "" {
+		return c, nil
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(string(src), path, c)
+}
+
+// Parse overlays src (named name in messages) on a copy of base, or on the
+// defaults when base is nil.
+func Parse(src, name string, base *Config) (*Config, error) {
+	if base == nil {
+		var err error
+		if base, err = parse(defaultTOML, "default.toml", nil); err != nil {
+			return nil, err
+		}
+	}
+	return parse(src, name, base)
+}
+
+func parse(src, name string, base *Config) (*Config, error) {
+	c := &Config{}
+	if base != nil {
+		*c = *base
+		c.Listen.TCP, c.Listen.UDP = nil, nil // lists given in a file replace the defaults
+		c.origin = map[string]string{}
+		for k, v := range base.origin {
+			c.origin[k] = v
+		}
+	} else {
+		c.origin = map[string]string{}
+	}
+	md, err := toml.Decode(src, c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			if pe.LastKey != "" {
+				return nil, fmt.Errorf("%s:%d: %s: %s", name, pe.Position.Line, pe.LastKey, pe.Message)
+			}
+			return nil, fmt.Errorf("%s:%d: %s", name, pe.Position.Line, pe.Message)
+		}
+		if line, rest, ok := decodeErrLine(err.Error()); ok {
+			return nil, fmt.Errorf("%s:%s: %s", name, line, rest)
+		}
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if base != nil {
+		if !md.IsDefined("listen", "tcp") {
+			c.Listen.TCP = base.Listen.TCP
+		}
+		if !md.IsDefined("listen", "udp") {
+			c.Listen.UDP = base.Listen.UDP
+		}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0].String()
+		return nil, fmt.Errorf("%s:%d: unknown key %q", name, lineOf(src, k), k)
+	}
+	for _, k := range md.Keys() {
+		c.origin[k.String()] = name + ":" + strconv.Itoa(lineOf(src, k.String()))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Set records that key was given on the command line by flag, so that an
+// invalid value names the switch.
+func (c *Config) Set(key, flag string) {
+	if c.origin == nil {
+		c.origin = map[string]string{}
+	}
+	c.origin[key] = "command line " + flag
+}
+
+// where names the origin of a key for an error message.
+func (c *Config) where(key string) string {
+	if o, ok := c.origin[key]; ok {
+		return o
+	}
+	return "default.toml"
+}
+
+// lineOf finds the line that sets a dotted key ("http.idle_timeout"), by
+// following [table] headers: the TOML decoder does not report key positions.
+func lineOf(src, dotted string) int {
+	table, key := "", dotted
+	if i := strings.LastIndexByte(dotted, '.'); i >= 0 {
+		table, key = dotted[:i], dotted[i+1:]
+	}
+	current := ""
+	for n, line := range strings.Split(src, "\n") {
+		l := strings.TrimSpace(line)
+		if strings.HasPrefix(l, "[") && strings.HasSuffix(l, "]") {
+			current = strings.Trim(strings.TrimSpace(strings.Trim(l, "[]")), `"`)
+			continue
+		}
+		if current != table {
+			continue
+		}
+		if eq := strings.IndexByte(l, '='); eq > 0 && strings.Trim(strings.TrimSpace(l[:eq]), `"`) == key {
+			return n + 1
+		}
+	}
+	return 0
+}
+
+// Size is a byte count written as an integer or as "16M", "512K", "1G".
+type Size int64
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (s *Size) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case int64:
+		*s = Size(x)
+		return nil
+	case string:
+		n, err := ParseSize(x)
+		*s = Size(n)
+		return err
+	}
+	return fmt.Errorf("want a byte count like 16M, got %v", v)
+}
+
+// ParseSize reads "1048576", "1024K", "16M" or "1G" (powers of 1024).
+func ParseSize(x string) (int64, error) {
+	t := strings.TrimSpace(x)
+	mult := int64(1)
+	if t != "" {
+		switch strings.ToUpper(t[len(t)-1:]) {
+		case "K":
+			mult = 1 << 10
+		case "M":
+			mult = 1 << 20
+		case "G":
+			mult = 1 << 30
+		}
+		if mult != 1 {
+			t = strings.TrimSpace(t[:len(t)-1])
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("want a byte count like 16M, got %q", x)
+	}
+	return n * mult, nil
+}
+
+// decodeErrLine picks the line out of the decoder's type errors, which are
+// not ParseErrors: `toml: line 2 (last key "a.b"): incompatible types: ...`.
+func decodeErrLine(msg string) (line, rest string, ok bool) {
+	after, found := strings.CutPrefix(msg, "toml: line ")
+	if !found {
+		return "", "", false
+	}
+	line, rest, found = strings.Cut(after, " ")
+	if _, err := strconv.Atoi(line); err != nil || !found {
+		return "", "", false
+	}
+	if key, tail, ok := strings.Cut(strings.TrimPrefix(rest, "(last key "), "): "); ok {
+		rest = strings.Trim(key, `"`) + ": " + tail
+	}
+	return line, rest, true
+}
