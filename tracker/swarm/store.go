@@ -344,3 +344,22 @@ func (s *Store) Stats() Stats {
 	}
 	return st
 }
+
+// Restore recreates a torrent from a state dump: no peers, and its completed
+// count (the larger of the stored and the dumped one, so that loading a dump
+// twice does not double it). The torrent then expires like any other.
+func (s *Store) Restore(h InfoHash, completed uint32) error {
+	sh, home := s.shardFor(&h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	pos, found := sh.find(&h, home)
+	if !found {
+		if _, ok := sh.add(pos, &h, s.now.get()); !ok {
+			s.refusedT.add()
+			return errTorrentsFull
+		}
+	}
+	t := &sh.slots[sh.index[pos]-1]
+	t.completed = max(t.completed, completed)
+	return nil
+}
