@@ -19,7 +19,7 @@ type conn struct {
 	srv  *Server
 	nc   net.Conn
 	peer netip.AddrPort
-	idle atomic.Bool // waiting for a new request: may be closed to free a slot
+	idle atomic.Bool // served, waiting for another request: may be closed to free a slot
 	buf  [MaxRequestBytes]byte
 }
 
@@ -49,6 +49,7 @@ func (cn *conn) serve() {
 	}()
 	start, end := 0, 0 // unconsumed input is buf[start:end]
 	arm := true        // the next read starts a new request: arm its deadline
+	served := false
 	for {
 		// Tolerate stray CR LF between requests (RFC 9112 §2.2).
 		for start < end && (cn.buf[start] == '\r' || cn.buf[start] == '\n') {
@@ -73,7 +74,7 @@ func (cn *conn) serve() {
 				cn.nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 				arm = false
 			}
-			cn.idle.Store(end == 0)
+			cn.idle.Store(served && end == 0)
 			if s.closing.Load() {
 				return
 			}
@@ -88,7 +89,7 @@ func (cn *conn) serve() {
 		head := cn.buf[start : start+n]
 		start += n
 		keep := s.serveRequest(cn, head)
-		arm = true
+		arm, served = true, true
 		if !keep || s.closing.Load() {
 			if start < end {
 				// Unread input (pipelined requests we will not answer, or a

@@ -67,7 +67,7 @@ func (s *Server) route(w *work, r *request, peer netip.AddrPort) reply {
 			return s.fullScrape(w, r, peer)
 		}
 		return s.scrape(w, r)
-	case len(p) == 1 && s.cfg.Redirect != "":
+	case len(p) == 1 && r.query == nil && s.cfg.Redirect != "":
 		s.c.HTTPRedirects.Add(1)
 		rep := plain(w, "302 Found", "redirecting")
 		rep.extra = "Location: " + s.cfg.Redirect + "\r\n"

@@ -103,10 +103,11 @@ var ErrServerClosed = errors.New("http tracker: server closed")
 // Serve accepts connections on ln until ln fails or Close is called, when it
 // returns ErrServerClosed. Each connection gets its own goroutine.
 //
-// Connection limit: when MaxConnections are open, Serve first asks idle
-// keep-alive connections to close and then stops accepting until a slot
-// frees, so new clients wait in the kernel's accept queue instead of being
-// refused; a burst costs latency, not failures.
+// Connection limit: with MaxConnections open, an accepted connection first
+// makes idle keep-alive connections (ones that were served and wait for
+// another request) close, and otherwise waits, unserved, for a slot; further
+// clients wait in the kernel's accept queue. Nobody is refused: a burst costs
+// latency, not failures.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closing.Load() {
@@ -123,12 +124,8 @@ func (s *Server) Serve(ln net.Listener) error {
 
 	var backoff time.Duration
 	for {
-		if s.slots != nil && !s.takeSlot() {
-			return ErrServerClosed
-		}
 		nc, err := ln.Accept()
 		if err != nil {
-			s.freeSlot()
 			if s.closing.Load() {
 				return ErrServerClosed
 			}
@@ -152,6 +149,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		backoff = 0
 		s.c.TCPAccepts.Add(1)
+		// The slot is taken after Accept, so that idle keep-alive
+		// connections are only closed when a new client really waits.
+		if s.slots != nil && !s.takeSlot() {
+			nc.Close()
+			return ErrServerClosed
+		}
 		cn := newConn(s, nc)
 		if !s.track(cn) {
 			nc.Close()
@@ -210,8 +213,9 @@ func (s *Server) untrack(cn *conn) {
 	s.wg.Done()
 }
 
-// closeIdle wakes every connection that waits for a new request; they see
-// the expired deadline and close.
+// closeIdle wakes every keep-alive connection that waits for its next
+// request; they see the expired deadline and close. Fresh connections that
+// have not sent a request yet are left alone (IdleTimeout bounds them).
 func (s *Server) closeIdle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
