@@ -49,6 +49,11 @@ type List struct {
 	hashes atomic.Pointer[[]swarm.InfoHash]
 }
 
+// New returns a list for mode whose file is read by the first Reload: the
+// daemon reads it after changing root, where the path is resolved. Until
+// then a whitelist allows nothing and a blacklist everything.
+func New(mode Mode, path string) *List { return &List{mode: mode, path: path} }
+
 // NewList loads the list file for mode. Open mode needs no file; nil *List
 // and an open List allow everything.
 func NewList(mode Mode, path string) (*List, error) {

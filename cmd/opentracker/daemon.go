@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/config"
+	httpfront "github.com/opentracker-go/opentracker/tracker/http"
+	"github.com/opentracker-go/opentracker/tracker/privdrop"
+	"github.com/opentracker-go/opentracker/tracker/state"
+	"github.com/opentracker-go/opentracker/tracker/stats"
+	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/udp"
+)
+
+// stateSaveEvery bounds what a power cut loses on a router: the daemon also
+// saves on a clean exit.
+const stateSaveEvery = 10 * time.Minute
+
+// serve runs the tracker until SIGTERM or SIGINT. The order follows the
+// reference: allocate, bind every socket, drop privileges, then read files
+// (whose paths are inside the chroot) and start serving.
+func serve(cfg *config.Config, logger *log.Logger) error {
+	if cfg.Livesync.Listen != "" {
+		return errors.New("livesync.listen: live sync is not implemented in this version; leave it empty")
+	}
+	store, err := swarm.New(swarm.Config{
+		MemoryBudget: int64(cfg.MemoryBudget),
+		MaxTorrents:  cfg.MaxTorrents,
+		PeerTimeout:  time.Duration(cfg.Announce.PeerTimeout) * time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("memory_budget: %v", err)
+	}
+	st := store.Stats()
+	logger.Printf("store: %d MiB budget, room for %d torrents and %d MiB of peers",
+		st.BudgetBytes>>20, st.TorrentCapacity, st.ArenaBytes>>20)
+
+	mode, _ := access.ParseMode(cfg.Access.Mode) // validated
+	acl := access.New(mode, cfg.Access.List)
+	admin, _ := access.ParseNetworks(cfg.Access.Admin)
+	proxies, _ := access.ParseNetworks(cfg.Access.Proxies)
+	counters := new(stats.Counters)
+	logf := func(format string, args ...any) { logger.Printf(format, args...) }
+	interval := time.Duration(cfg.Announce.Interval) * time.Second
+
+	web := httpfront.NewServer(httpfront.Config{
+		Interval:       interval,
+		NumWant:        cfg.Announce.NumWant,
+		MaxNumWant:     cfg.Announce.MaxNumWant,
+		Redirect:       cfg.HTTP.Redirect,
+		StatsPath:      cfg.HTTP.StatsPath,
+		MaxConnections: cfg.HTTP.MaxConnections,
+		IdleTimeout:    time.Duration(cfg.HTTP.IdleTimeout) * time.Second,
+		FullScrape:     cfg.HTTP.FullScrape,
+		Admin:          admin,
+		Proxies:        proxies,
+		IPFromQuery:    cfg.Access.IPFromQuery,
+		Logf:           logf,
+	}, store, acl, counters)
+	packets, err := udp.NewServer(udp.Config{
+		Interval:   interval,
+		MaxNumWant: cfg.Announce.MaxNumWant,
+		Workers:    cfg.UDP.Workers,
+		Logf:       logf,
+	}, store, acl, counters)
+	if err != nil {
+		return err
+	}
+
+	var listeners []net.Listener
+	closeAll := func() {
+		for _, ln := range listeners {
+			ln.Close()
+		}
+		packets.Close()
+	}
+	for _, a := range cfg.Listen.TCP {
+		ln, err := listenTCP(a)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listen.tcp %s: %v", a, err)
+		}
+		listeners = append(listeners, ln)
+		logger.Printf("listening tcp %s", ln.Addr())
+	}
+	for _, a := range cfg.Listen.UDP {
+		bound, err := packets.Listen(a)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listen.udp %s: %v", a, err)
+		}
+		logger.Printf("listening udp %s", bound)
+	}
+	if len(cfg.Listen.TCP)+len(cfg.Listen.UDP) == 0 {
+		return errors.New("listen: neither tcp nor udp addresses: nothing to serve")
+	}
+
+	if did, err := privdrop.Drop(cfg.System.User, cfg.System.Chroot); err != nil {
+		closeAll()
+		return err
+	} else if did != "" {
+		logger.Print(did)
+	}
+	if n, err := acl.Reload(); err != nil {
+		closeAll()
+		return fmt.Errorf("access.list: %v", err)
+	} else if mode != access.Open {
+		logger.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
+	}
+	if f := cfg.State.File; f != "" {
+		n, problems, err := state.Load(f, store, acl.Allowed, swarm.DefaultTorrentTimeout)
+		for _, p := range problems {
+			logger.Print(p)
+		}
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			logger.Printf("state: %s does not exist yet", f)
+		case err != nil:
+			logger.Printf("state: %v", err)
+		default:
+			logger.Printf("state: restored %d torrents from %s", n, f)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); store.Run(ctx) }()
+	for _, ln := range listeners {
+		wg.Add(1)
+		go func(ln net.Listener) { defer wg.Done(); web.Serve(ln) }(ln)
+	}
+	packets.Start()
+
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	saveTick := time.NewTicker(stateSaveEvery)
+	defer saveTick.Stop()
+	save := func() {
+		if cfg.State.File == "" {
+			return
+		}
+		if err := state.Save(cfg.State.File, store); err != nil {
+			logger.Printf("state: %v", err)
+		}
+	}
+	for {
+		select {
+		case <-saveTick.C:
+			save()
+			continue
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				if n, err := acl.Reload(); err != nil {
+					logger.Printf("SIGHUP: access list kept: %v", err)
+				} else if mode != access.Open {
+					logger.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
+				}
+				continue
+			}
+			logger.Printf("%v: shutting down", sig)
+		}
+		break
+	}
+	signal.Stop(signals)
+	web.Close()
+	packets.Close()
+	cancel()
+	wg.Wait()
+	save()
+	return nil
+}
+
+// listenTCP binds one TCP address; "[::]" binds IPv6 only so that it can sit
+// beside "0.0.0.0" on the same port, as the default config has it.
+func listenTCP(addr string) (net.Listener, error) {
+	ap, err := config.ParseListen(addr)
+	if err != nil {
+		return nil, err
+	}
+	network := "tcp4"
+	if !ap.Addr().Unmap().Is4() {
+		network = "tcp6"
+	}
+	return net.Listen(network, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String())
+}
