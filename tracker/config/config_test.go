@@ -35,7 +35,7 @@ func TestFileOverlaysDefaults(t *testing.T) {
 
 func TestErrorsNameFileAndLine(t *testing.T) {
 	cases := map[string]string{
-		"memory_budget = \"lots\"\n":                               "ot.toml:1:",
+		"memory_budget = \"lots\"\n":                                "ot.toml:1:",
 		"\n[announce]\ninterval = 5\n":                              "ot.toml:3: announce.interval: 5 seconds",
 		"[http]\nidle_timeout = 30\nbogus = 1\n":                    "ot.toml:3: unknown key \"http.bogus\"",
 		"[listen]\n\nudp = [\"1.2.3.4\"]\n":                         "ot.toml:3: listen.udp:",
