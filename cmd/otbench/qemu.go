@@ -1,0 +1,5 @@
+//go:build linux
+
+package main
+
+func cmdQemu(args []string) error { return nil }

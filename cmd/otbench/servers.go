@@ -1,0 +1,395 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// server is a tracker process started for a run.
+type server struct {
+	name    string
+	cmd     *exec.Cmd
+	pid     int
+	udp     netip.AddrPort
+	udp6    netip.AddrPort // ours only, when asked for
+	tcp     netip.AddrPort
+	logMu   sync.Mutex
+	log     bytes.Buffer
+	exited  chan struct{}
+	exitErr error
+}
+
+// freePort returns a loopback port that is free for both TCP and UDP right
+// now.
+func freePort() (uint16, error) {
+	for i := 0; i < 50; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return uint16(port), nil
+	}
+	return 0, fmt.Errorf("no free port")
+}
+
+func (s *server) Write(p []byte) (int, error) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if s.log.Len() < 1<<16 {
+		s.log.Write(p)
+	}
+	return len(p), nil
+}
+
+func (s *server) logText() string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return strings.TrimSpace(s.log.String())
+}
+
+// start runs argv pinned to cpus (through `otbench pin`, so the PID is the
+// tracker's own).
+func (s *server) start(cpus string, argv []string, dir string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	full := argv
+	if cpus != "" {
+		full = append([]string{self, "pin", "-cpus", cpus, "--"}, argv...)
+	}
+	s.cmd = exec.Command(full[0], full[1:]...)
+	s.cmd.Dir = dir
+	s.cmd.Stdout = s
+	s.cmd.Stderr = s
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	s.pid = s.cmd.Process.Pid
+	s.exited = make(chan struct{})
+	go func() {
+		s.exitErr = s.cmd.Wait()
+		close(s.exited)
+	}()
+	return nil
+}
+
+func (s *server) stop() {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(3 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+func (s *server) alive() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// refBinary finds Debian's opentracker.
+func refBinary(flagPath string) string {
+	if flagPath != "" {
+		return flagPath
+	}
+	for _, p := range []string{"/usr/bin/opentracker", "/usr/sbin/opentracker"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
+// writeWhitelist writes the info_hashes of torrents [0, n) of the workload
+// seed in opentracker's access list format.
+func writeWhitelist(path string, seed uint64, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	var h [20]byte
+	var line [41]byte
+	line[40] = '\n'
+	for i := 0; i < n; i++ {
+		infoHash(h[:], seed, uint32(i))
+		hex.Encode(line[:40], h[:])
+		bw.Write(line[:])
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// startRef starts the reference: IPv4 only, whitelist mode (the only mode
+// Debian builds), chrooted to dir when root, stats and full scrape blessed
+// for 127.0.0.1.
+func startRef(bin, dir, cpus string, seed uint64, torrents int) (*server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeWhitelist(filepath.Join(dir, "whitelist.txt"), seed, torrents); err != nil {
+		return nil, err
+	}
+	tp, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	up, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{name: "reference",
+		tcp: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), tp),
+		udp: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), up)}
+	// The whitelist path is resolved after chroot (research §7, §11): a
+	// relative name works both chrooted (cwd /) and not (cwd dir).
+	argv := []string{bin, "-i", "127.0.0.1", "-p", fmt.Sprint(tp), "-P", fmt.Sprint(up),
+		"-A", "127.0.0.1", "-w", "whitelist.txt", "-d", dir}
+	if os.Geteuid() == 0 {
+		argv = append(argv, "-u", "nobody")
+	}
+	if err := s.start(cpus, argv, dir); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startOurs starts this tracker with a TOML config of its own.
+func startOurs(bin, dir, cpus, budget string, v6 bool, extra string) (*server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	tp, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	up, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{name: "ours",
+		tcp: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), tp),
+		udp: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), up)}
+	udps := fmt.Sprintf("%q", s.udp.String())
+	if v6 {
+		s.udp6 = netip.AddrPortFrom(netip.IPv6Loopback(), up)
+		udps += fmt.Sprintf(", %q", s.udp6.String())
+	}
+	cfg := fmt.Sprintf(`# written by otbench
+memory_budget = %q
+
+[listen]
+tcp = [%q]
+udp = [%s]
+
+[access]
+mode = "open"
+admin = ["127.0.0.1", "::1"]
+
+[http]
+max_connections = 4096
+full_scrape = true
+%s`, budget, s.tcp.String(), udps, extra)
+	path := filepath.Join(dir, "opentracker.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(cpus, []string{abs, "-f", path}, dir); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitReady polls until the tracker answers a UDP announce for torrent 0 (or,
+// with udp false, an HTTP announce) with a real reply. The reference loads
+// its whitelist asynchronously, so a listening socket is not enough.
+func (s *server) waitReady(seed uint64, udp bool, limit time.Duration) error {
+	var h [20]byte
+	infoHash(h[:], seed, 0)
+	deadline := time.Now().Add(limit)
+	var last error
+	for time.Now().Before(deadline) {
+		if !s.alive() {
+			return fmt.Errorf("%s exited: %v\n%s", s.name, s.exitErr, s.logText())
+		}
+		if udp {
+			last = probeUDP(s.udp, h[:])
+		} else {
+			last = probeHTTP(s.tcp, h[:])
+		}
+		if last == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after %v: %v\n%s", s.name, limit, last, s.logText())
+}
+
+func probeUDP(ap netip.AddrPort, hash []byte) error {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	buf := make([]byte, 2048)
+	c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	n := putConnect(buf, 7)
+	if _, err := c.Write(buf[:n]); err != nil {
+		return err
+	}
+	n, err = c.Read(buf)
+	if err != nil {
+		return err
+	}
+	var r udpResp
+	if !parseUDPResp(buf[:n], 6, &r) || r.action != actConnect {
+		return fmt.Errorf("bad connect reply")
+	}
+	var id [20]byte
+	peerID(id[:], 1<<30)
+	n = putAnnounce(buf, &announceReq{connID: r.connID, tid: 8, hash: hash, peerID: id[:], event: evStopped, port: 1})
+	if _, err := c.Write(buf[:n]); err != nil {
+		return err
+	}
+	n, err = c.Read(buf)
+	if err != nil {
+		return err
+	}
+	if !parseUDPResp(buf[:n], 6, &r) || r.action != actAnnounce {
+		return fmt.Errorf("announce refused (%d-byte reply)", n)
+	}
+	return nil
+}
+
+func probeHTTP(ap netip.AddrPort, hash []byte) error {
+	c, err := net.DialTimeout("tcp", ap.String(), 300*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	req := appendAnnounce(nil, &httpAnnounce{hash: hash, peer: 1 << 30, port: 1, event: evStopped, close: true})
+	if _, err := c.Write(req); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(io.LimitReader(c, 1<<16))
+	if len(b) == 0 && err != nil {
+		return err
+	}
+	var r httpResp
+	ok, _ := parseHTTPHead(b, &r)
+	if !ok || r.status != 200 {
+		return fmt.Errorf("bad reply %q", b)
+	}
+	if _, ok := announceBody(b[r.headLen:]); !ok {
+		return fmt.Errorf("refused: %q", b[r.headLen:])
+	}
+	return nil
+}
+
+// httpGet does one plain GET and returns the body (used for stats and full
+// scrape; not a hot path).
+func httpGet(ap netip.AddrPort, path string, gzip bool, timeout time.Duration) (status int, body []byte, err error) {
+	c, err := net.DialTimeout("tcp", ap.String(), timeout)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	req := "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+	if gzip {
+		req += "Accept-Encoding: gzip\r\n"
+	}
+	if _, err := io.WriteString(c, req+"\r\n"); err != nil {
+		return 0, nil, err
+	}
+	b, err := io.ReadAll(c)
+	if err != nil && len(b) == 0 {
+		return 0, nil, err
+	}
+	var r httpResp
+	ok, bad := parseHTTPHead(b, &r)
+	if !ok || bad {
+		return 0, nil, fmt.Errorf("bad HTTP reply (%d bytes)", len(b))
+	}
+	body = b[r.headLen:]
+	if r.chunked {
+		body = dechunk(body)
+	} else if r.contentLen >= 0 && r.contentLen <= len(body) {
+		body = body[:r.contentLen]
+	}
+	return r.status, body, nil
+}
+
+// dechunk decodes a chunked body (upstream HEAD sends full scrapes chunked).
+func dechunk(b []byte) []byte {
+	var out []byte
+	for len(b) > 0 {
+		i := bytes.Index(b, []byte("\r\n"))
+		if i < 0 {
+			break
+		}
+		var n uint64
+		for _, c := range b[:i] {
+			v := strings.IndexByte("0123456789abcdef", c|0x20)
+			if v < 0 {
+				break
+			}
+			n = n*16 + uint64(v)
+		}
+		b = b[i+2:]
+		if n == 0 || uint64(len(b)) < n {
+			break
+		}
+		out = append(out, b[:n]...)
+		b = b[n:]
+		b = bytes.TrimPrefix(b, []byte("\r\n"))
+	}
+	return out
+}
+
+var _ = binary.BigEndian
