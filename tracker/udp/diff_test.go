@@ -145,7 +145,9 @@ func TestDifferential(t *testing.T) {
 	}
 
 	// Bad connection id on a full-size announce: byte-identical errors.
-	bad := func(uint64) []byte { return announcePkt(0xdeadbeefdeadbeef, 0x66666666, annArgs{hash: h1, left: 1, port: 1}) }
+	bad := func(uint64) []byte {
+		return announcePkt(0xdeadbeefdeadbeef, 0x66666666, annArgs{hash: h1, left: 1, port: 1})
+	}
 	if r, o := both(A, bad, 0, 0, 2*time.Second); r == nil || !bytes.Equal(r, o) {
 		t.Errorf("bad id: ref %x, ours %x", r, o)
 	}
@@ -168,7 +170,9 @@ func TestDifferential(t *testing.T) {
 	}
 
 	// Difference 3: refused hash.
-	deny := func(id uint64) []byte { return announcePkt(id, 0x22222222, annArgs{hash: refused, left: 1, numWant: -1, port: 1}) }
+	deny := func(id uint64) []byte {
+		return announcePkt(id, 0x22222222, annArgs{hash: refused, left: 1, numWant: -1, port: 1})
+	}
 	r, o = both(A, deny, ids[A][0], ids[A][1], 2*time.Second)
 	if !bytes.Equal(r, []byte{0, 0, 0, 1, 0x22, 0x22, 0x22, 0x22}) {
 		t.Errorf("reference's refusal changed: %x", r)
