@@ -10,13 +10,14 @@
 package swarm
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/opentracker-go/opentracker/tracker/internal/secret"
 )
 
 // Config sizes and times the store.
@@ -105,7 +106,7 @@ func New(cfg Config) (*Store, error) {
 		budgetBytes: cfg.MemoryBudget,
 	}
 	var seed [32]byte
-	if _, err := rand.Read(seed[:]); err != nil {
+	if err := secret.Read(seed[:]); err != nil {
 		return nil, err
 	}
 	for i := range s.keys {
