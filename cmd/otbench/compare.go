@@ -155,7 +155,7 @@ func ratio(a, b float64) float64 {
 func cmdCompare(args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ExitOnError)
 	var sf serverFlags
-	sf.register(fs)
+	sf.register(fs, false)
 	var lf loadFlags
 	lf.register(fs)
 	rounds := fs.Int("rounds", 3, "A B rounds per workload")
@@ -165,6 +165,7 @@ func cmdCompare(args []string) error {
 	fillPeers := fs.String("fill-peers", "1000000", "peer counts for the memory fill, comma-separated")
 	outJSON := fs.String("out", "", "also write all results as JSON to this file")
 	fs.Parse(args)
+	sf.torrents, sf.seed = lf.torrents, lf.seed
 	if sf.loadCPUs != "" {
 		if err := pinSelf(sf.loadCPUs); err != nil {
 			return err

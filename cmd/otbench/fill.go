@@ -72,7 +72,7 @@ func fullScrapeRun(sf *serverFlags, im impl, dir string, n int, seed uint64) (fu
 		return fr, err
 	}
 	if c.announces < uint64(n) {
-		return fr, fmt.Errorf("fill answered %d of %d announces (errors %d)", c.announces, n, c.errors)
+		return fr, fmt.Errorf("fill answered %d of %d announces (errors %d: %d refused, %d I/O)", c.announces, n, c.errors, c.refused, c.ioErrors)
 	}
 	var plain, gz []float64
 	for i := 0; i < 5; i++ {
@@ -132,11 +132,17 @@ func statsFirstNumber(s *server, mode string) string {
 	if err != nil || st != 200 {
 		return "?"
 	}
+	// opentracker: "<peers>\n<seeds>\n..."; a "name value" line also works.
 	l, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
-	if _, err := strconv.ParseInt(strings.TrimSpace(l), 10, 64); err != nil {
+	f := strings.Fields(l)
+	if len(f) == 0 {
 		return "?"
 	}
-	return strings.TrimSpace(l)
+	v := f[len(f)-1]
+	if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+		return "?"
+	}
+	return v
 }
 
 // fillRun measures memory per peer: RSS of a fresh server before and after n
@@ -180,7 +186,7 @@ func fillRun(sf *serverFlags, im impl, dir string, n, torrents int, seed uint64)
 func cmdFill(args []string) error {
 	fs := flag.NewFlagSet("fill", flag.ExitOnError)
 	var sf serverFlags
-	sf.register(fs)
+	sf.register(fs, true)
 	peers := fs.String("peers", "100000,1000000", "peer counts, comma-separated")
 	which := fs.String("impl", "ours,ref", "trackers to measure: ours, ref or both")
 	jsonOut := fs.Bool("json", false, "print JSON")
@@ -257,7 +263,7 @@ func parseNameValue(b []byte) map[string]int64 {
 func cmdSoak(args []string) error {
 	fs := flag.NewFlagSet("soak", flag.ExitOnError)
 	var sf serverFlags
-	sf.register(fs)
+	sf.register(fs, false)
 	var lf loadFlags
 	lf.register(fs)
 	every := fs.Duration("every", 10*time.Second, "sampling interval")

@@ -359,6 +359,7 @@ func (h *hworker) done(hc *hconn, now int64, end int, eof bool) {
 		c.lat.add(now - hc.sent)
 	} else {
 		c.errors++
+		c.refused++
 	}
 	switch {
 	case eof:

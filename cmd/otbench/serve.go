@@ -21,7 +21,9 @@ type serverFlags struct {
 	seed           uint64
 }
 
-func (f *serverFlags) register(fs *flag.FlagSet) {
+// register adds the server flags; withWorkload adds -torrents and -seed too
+// (commands that also take load flags get those from there).
+func (f *serverFlags) register(fs *flag.FlagSet, withWorkload bool) {
 	fs.StringVar(&f.ours, "ours", "./bin/opentracker", "this tracker's binary")
 	fs.StringVar(&f.ref, "ref", "", "reference binary (default /usr/bin/opentracker or /usr/sbin/opentracker)")
 	fs.StringVar(&f.cpus, "server-cpus", "0", "CPUs the server is pinned to (empty: no pinning)")
@@ -29,8 +31,11 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.budget, "budget", "256M", "memory_budget for this tracker")
 	fs.StringVar(&f.fillBudget, "fill-budget", "1G", "memory_budget for this tracker in memory fill runs")
 	fs.StringVar(&f.dir, "dir", "", "work directory (default: a new temporary one)")
-	fs.IntVar(&f.torrents, "torrents", 10000, "torrents in the workload (and the reference's whitelist)")
-	fs.Uint64Var(&f.seed, "seed", 1, "workload random seed")
+	f.torrents, f.seed = 10000, 1
+	if withWorkload {
+		fs.IntVar(&f.torrents, "torrents", 10000, "torrents in the workload (and the reference's whitelist)")
+		fs.Uint64Var(&f.seed, "seed", 1, "workload random seed")
+	}
 }
 
 func (f *serverFlags) workdir() (string, func(), error) {
@@ -50,7 +55,7 @@ func (f *serverFlags) workdir() (string, func(), error) {
 func cmdServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	var f serverFlags
-	f.register(fs)
+	f.register(fs, true)
 	impl := fs.String("impl", "ref", "ours or ref")
 	d := fs.Duration("duration", 10*time.Minute, "stop after this long")
 	fs.Parse(args)

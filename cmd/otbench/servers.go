@@ -291,16 +291,21 @@ func probeUDP(ap netip.AddrPort, hash []byte) error {
 	}
 	var id [20]byte
 	peerID(id[:], 1<<30)
-	n = putAnnounce(buf, &announceReq{connID: r.connID, tid: 8, hash: hash, peerID: id[:], event: evStopped, port: 1})
-	if _, err := c.Write(buf[:n]); err != nil {
-		return err
-	}
-	n, err = c.Read(buf)
-	if err != nil {
-		return err
-	}
-	if !parseUDPResp(buf[:n], 6, &r) || r.action != actAnnounce {
-		return fmt.Errorf("announce refused (%d-byte reply)", n)
+	// A plain announce: opentracker answers "stopped" even for torrents its
+	// access list refuses, so only this shows that the whitelist is loaded.
+	// The probe peer is then stopped again.
+	for _, ev := range []uint32{evStarted, evStopped} {
+		n = putAnnounce(buf, &announceReq{connID: r.connID, tid: 8, hash: hash, peerID: id[:], event: ev, port: 1})
+		if _, err := c.Write(buf[:n]); err != nil {
+			return err
+		}
+		n, err = c.Read(buf)
+		if err != nil {
+			return err
+		}
+		if !parseUDPResp(buf[:n], 6, &r) || r.action != actAnnounce {
+			return fmt.Errorf("announce refused (%d-byte reply)", n)
+		}
 	}
 	return nil
 }
@@ -312,7 +317,7 @@ func probeHTTP(ap netip.AddrPort, hash []byte) error {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(500 * time.Millisecond))
-	req := appendAnnounce(nil, &httpAnnounce{hash: hash, peer: 1 << 30, port: 1, event: evStopped, close: true})
+	req := appendAnnounce(nil, &httpAnnounce{hash: hash, peer: 1 << 30, port: 1, event: evStarted, close: true})
 	if _, err := c.Write(req); err != nil {
 		return err
 	}

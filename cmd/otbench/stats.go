@@ -87,6 +87,8 @@ type counters struct {
 	scrapes    uint64 // scrape responses
 	connects   uint64 // UDP connect responses
 	errors     uint64 // error responses, refusals, malformed replies, I/O errors
+	refused    uint64 // of errors: announces refused (8-byte UDP reply, HTTP failure reason, non-200)
+	ioErrors   uint64 // of errors: socket errors
 	timeouts   uint64 // UDP requests with no answer in time
 	reconnects uint64 // TCP connections opened
 	closes     uint64 // TCP connections the server closed after a reply
@@ -102,6 +104,8 @@ func (c *counters) merge(o *counters) {
 	c.scrapes += o.scrapes
 	c.connects += o.connects
 	c.errors += o.errors
+	c.refused += o.refused
+	c.ioErrors += o.ioErrors
 	c.timeouts += o.timeouts
 	c.reconnects += o.reconnects
 	c.closes += o.closes
@@ -123,6 +127,8 @@ type Result struct {
 	Connects    uint64  `json:"connects"`
 	Errors      uint64  `json:"errors"`
 	Timeouts    uint64  `json:"timeouts"`
+	Refused     uint64  `json:"refused"`
+	IOErrors    uint64  `json:"io_errors"`
 	Conns       uint64  `json:"tcp_connections,omitempty"`
 	ServerClose uint64  `json:"server_closes,omitempty"`
 	PeersPerAnn float64 `json:"peers_per_announce"`
@@ -143,7 +149,7 @@ func makeResult(proto, target string, c *counters, d time.Duration) Result {
 	r := Result{
 		Proto: proto, Target: target, Seconds: s,
 		Requests: c.requests, Responses: c.responses, Announces: c.announces,
-		Scrapes: c.scrapes, Connects: c.connects, Errors: c.errors, Timeouts: c.timeouts,
+		Scrapes: c.scrapes, Connects: c.connects, Errors: c.errors, Timeouts: c.timeouts, Refused: c.refused, IOErrors: c.ioErrors,
 		Conns: c.reconnects, ServerClose: c.closes, BytesIn: c.bytesIn,
 		P50Ms: c.lat.quantile(0.50) / 1e6, P99Ms: c.lat.quantile(0.99) / 1e6,
 	}

@@ -215,6 +215,7 @@ func udpWorker(cfg *loadConfig, socks []*usock, quota uint64, start time.Time, c
 				if e != 0 {
 					if !isAgain(e) {
 						c.errors++ // ECONNREFUSED: nobody listens yet
+						c.ioErrors++
 					}
 					break
 				}
@@ -332,6 +333,7 @@ func udpSend(cfg *loadConfig, w *Workload, r *rng, s *usock, now int64, quota ui
 	k, e := sendmmsg(s.fd, s.tx, n)
 	if e != 0 && !isAgain(e) {
 		c.errors++
+		c.ioErrors++
 	}
 	c.requests += uint64(k)
 	// Slots not sent (a full socket buffer) go back to the free list.
@@ -391,6 +393,10 @@ func udpHandle(cfg *loadConfig, s *usock, b []byte, now int64, resp *udpResp, c 
 		}
 	default:
 		c.errors++
+		if sl.kind == kindAnnounce && len(b) == 8 && b[3] == actAnnounce {
+			// opentracker's reply to a torrent its access list refuses
+			c.refused++
+		}
 	}
 }
 
