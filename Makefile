@@ -1,0 +1,62 @@
+# opentracker-go: build, run and test. See README.md.
+GO      ?= go
+export GOTOOLCHAIN ?= local
+VERSION_STR := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+LDFLAGS := -s -w -X github.com/opentracker-go/opentracker/tracker/stats.Version=$(VERSION_STR)
+BIN     := bin/opentracker
+FUZZTIME ?= 10s
+
+.PHONY: all build run test check race fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/opentracker
+
+# Serves HTTP and UDP on 0.0.0.0:6969 and [::]:6969 with the embedded
+# defaults (tracker/config/default.toml); ARGS adds switches, e.g.
+# make run ARGS='-f my.toml'.
+run: build
+	./$(BIN) $(ARGS)
+
+# Everything CI runs: formatting, vet, the race-enabled tests of every
+# package (store, protocols, daemon end to end, differential tests against
+# Debian's opentracker, OpenWrt packaging under qemu), and short fuzz runs.
+test: check race fuzz
+
+check:
+	@out=$$(gofmt -l cmd tracker openwrt 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+race:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzPacket$$' -fuzztime $(FUZZTIME) ./tracker/udp
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./tracker/bencode
+
+clean:
+	rm -rf bin build
+
+# --- openwrt (owned by packaging) ---
+# OpenWrt packages without the SDK: "make ipk" cross-builds the daemon for
+# each OpenWrt arch and packs build/openwrt/opentracker_<version>_<arch>.ipk.
+# VERSION, if set, overrides the version taken from git describe.
+OPENWRT_ARCHES ?= mipsel_24kc mips_24kc arm_cortex-a7_neon-vfpv4 aarch64_cortex-a53 x86_64
+OPENWRT_OUT ?= build/openwrt
+OPENWRT_ENV = GOTOOLCHAIN=local $(if $(VERSION),VERSION=$(VERSION))
+
+.PHONY: cross ipk openwrt-test
+
+cross:
+	$(OPENWRT_ENV) sh openwrt/ipk.sh cross $(OPENWRT_OUT)/bin $(OPENWRT_ARCHES)
+
+ipk: cross
+	$(OPENWRT_ENV) sh openwrt/ipk.sh pack $(OPENWRT_OUT)/bin $(OPENWRT_OUT) $(OPENWRT_ARCHES)
+	@ls -l $(OPENWRT_OUT)/*.ipk
+
+# The package's tests alone (they are part of "go test ./..." as well).
+# They need qemu-user-static, busybox and shellcheck, and skip what is missing.
+openwrt-test:
+	GOTOOLCHAIN=local go test ./openwrt/...
+# --- end openwrt ---

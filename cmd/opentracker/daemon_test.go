@@ -1,0 +1,340 @@
+package main
+
+// End-to-end tests: the real daemon binary, started on loopback with
+// ephemeral ports, spoken to over HTTP and UDP.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/bencode"
+)
+
+var daemonBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ot-e2e")
+	if err != nil {
+		panic(err)
+	}
+	daemonBin = filepath.Join(dir, "opentracker")
+	build := exec.Command("go", "build", "-o", daemonBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the daemon:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon is a running opentracker process.
+type daemon struct {
+	cmd      *exec.Cmd
+	mu       sync.Mutex
+	log      bytes.Buffer
+	tcp, udp []netip.AddrPort
+	exited   chan error
+}
+
+// startDaemon runs the binary with a config made of the given TOML (binds
+// default to 127.0.0.1 and ::1 on ephemeral ports) and waits for its binds.
+func startDaemon(t *testing.T, toml string, args ...string) *daemon {
+	t.Helper()
+	if !strings.Contains(toml, "[listen]") {
+		toml += "\n[listen]\ntcp = [\"127.0.0.1:0\", \"[::1]:0\"]\nudp = [\"127.0.0.1:0\", \"[::1]:0\"]\n"
+	}
+	cfg := filepath.Join(t.TempDir(), "opentracker.toml")
+	if err := os.WriteFile(cfg, []byte("memory_budget = \"8M\"\n"+toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{exited: make(chan error, 1)}
+	d.cmd = exec.Command(daemonBin, append([]string{"-f", cfg}, args...)...)
+	stderr, err := d.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		readyOnce := sync.Once{}
+		for sc.Scan() {
+			line := sc.Text()
+			d.mu.Lock()
+			d.log.WriteString(line + "\n")
+			if rest, ok := strings.CutPrefix(line, "opentracker: listening "); ok {
+				proto, addr, _ := strings.Cut(rest, " ")
+				ap := netip.MustParseAddrPort(addr)
+				if proto == "tcp" {
+					d.tcp = append(d.tcp, ap)
+				} else {
+					d.udp = append(d.udp, ap)
+				}
+			}
+			d.mu.Unlock()
+			if strings.Contains(line, "listening udp") && strings.Count(d.logText(), "listening udp") == 2 {
+				readyOnce.Do(func() { close(ready) })
+			}
+		}
+		d.exited <- d.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", d.logText())
+		}
+	})
+	select {
+	case <-ready:
+		time.Sleep(50 * time.Millisecond) // files are read after binding
+	case err := <-d.exited:
+		t.Fatalf("daemon exited: %v\n%s", err, d.logText())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("daemon did not bind:\n%s", d.logText())
+	}
+	return d
+}
+
+func (d *daemon) logText() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.log.String()
+}
+
+// waitLog waits until the daemon logged a line containing s.
+func (d *daemon) waitLog(t *testing.T, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(d.logText(), s) {
+			return
+		}
+	}
+	t.Fatalf("daemon never logged %q:\n%s", s, d.logText())
+}
+
+// get sends one HTTP request over a fresh connection and returns the
+// status code and body.
+func get(t *testing.T, addr netip.AddrPort, target string) (int, []byte) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr.String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: tracker\r\nConnection: close\r\n\r\n", target)
+	raw, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, body, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
+	if !ok {
+		t.Fatalf("no HTTP header in %q", raw)
+	}
+	var code int
+	fmt.Sscanf(string(head), "HTTP/1.1 %d", &code)
+	return code, body
+}
+
+func announceURL(hash string, port int, left int, extra string) string {
+	return "/announce?info_hash=" + url.QueryEscape(hash) + "&peer_id=-GO0001-000000000000&port=" +
+		fmt.Sprint(port) + "&uploaded=0&downloaded=0&left=" + fmt.Sprint(left) + "&compact=1" + extra
+}
+
+func decode(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	d, err := bencode.DecodeDict(body)
+	if err != nil {
+		t.Fatalf("reply %q: %v", body, err)
+	}
+	return d
+}
+
+func TestDaemonServesHTTPOnBothFamilies(t *testing.T) {
+	d := startDaemon(t, "")
+	hash := "aaaaaaaaaaaaaaaaaaaa"
+	for _, addr := range d.tcp {
+		code, body := get(t, addr, announceURL(hash, 1000+int(addr.Port()%1000), 0, "&event=started"))
+		if code != 200 {
+			t.Fatalf("announce over %v: %d %q", addr, code, body)
+		}
+	}
+	// A leecher over IPv4 sees the v4 seeder in peers and the v6 one in peers6.
+	code, body := get(t, d.tcp[0], announceURL(hash, 7000, 100, ""))
+	r := decode(t, body)
+	if code != 200 || r["complete"] != int64(2) || r["incomplete"] != int64(1) {
+		t.Fatalf("leecher reply %d %v", code, r)
+	}
+	if p, _ := r["peers"].(string); len(p) != 6 || !strings.HasPrefix(p, "\x7f\x00\x00\x01") {
+		t.Fatalf("peers %q, want the v4 seeder", p)
+	}
+	if p, _ := r["peers6"].(string); len(p) != 18 || p[15] != 1 {
+		t.Fatalf("peers6 %q, want the v6 seeder", p)
+	}
+	code, body = get(t, d.tcp[0], "/scrape?info_hash="+url.QueryEscape(hash))
+	files, _ := decode(t, body)["files"].(map[string]any)
+	if f, _ := files[hash].(map[string]any); code != 200 || f["complete"] != int64(2) || f["incomplete"] != int64(1) {
+		t.Fatalf("scrape %d %q", code, body)
+	}
+}
+
+func TestDaemonServesUDP(t *testing.T) {
+	d := startDaemon(t, "")
+	c, err := net.Dial("udp", d.udp[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	connect := binary.BigEndian.AppendUint64(nil, 0x41727101980)
+	connect = binary.BigEndian.AppendUint32(connect, 0)
+	connect = binary.BigEndian.AppendUint32(connect, 7)
+	c.Write(connect)
+	buf := make([]byte, 2048)
+	n, err := c.Read(buf)
+	if err != nil || n != 16 || binary.BigEndian.Uint32(buf[4:]) != 7 {
+		t.Fatalf("connect reply %x %v", buf[:n], err)
+	}
+	id := binary.BigEndian.Uint64(buf[8:])
+	for i, port := range []uint16{6001, 6002} {
+		req := binary.BigEndian.AppendUint64(nil, id)
+		req = binary.BigEndian.AppendUint32(req, 1) // announce
+		req = binary.BigEndian.AppendUint32(req, uint32(100+i))
+		req = append(req, bytes.Repeat([]byte{0xbb}, 20)...) // info_hash
+		req = append(req, bytes.Repeat([]byte{byte(i)}, 20)...)
+		req = binary.BigEndian.AppendUint64(req, 0)
+		req = binary.BigEndian.AppendUint64(req, 10) // left
+		req = binary.BigEndian.AppendUint64(req, 0)
+		req = binary.BigEndian.AppendUint32(req, 2) // started
+		req = binary.BigEndian.AppendUint32(req, 0)
+		req = binary.BigEndian.AppendUint32(req, 0)
+		req = binary.BigEndian.AppendUint32(req, 0xffffffff) // numwant -1
+		req = binary.BigEndian.AppendUint16(req, port)
+		c.Write(req)
+		n, err = c.Read(buf)
+		if err != nil || n < 20 || binary.BigEndian.Uint32(buf) != 1 {
+			t.Fatalf("announce reply %x %v", buf[:n], err)
+		}
+	}
+	// the second peer gets the first, and not itself
+	if n != 26 || binary.BigEndian.Uint16(buf[24:]) != 6001 || binary.BigEndian.Uint32(buf[12:]) != 2 {
+		t.Fatalf("second announce reply %x", buf[:n])
+	}
+}
+
+func TestDaemonReloadsWhitelistOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "whitelist")
+	allowed := strings.Repeat("61", 20) // "aaaa..."
+	other := strings.Repeat("62", 20)   // "bbbb..."
+	os.WriteFile(list, []byte(allowed+"\n"), 0o644)
+	d := startDaemon(t, "", "-w", list)
+	if _, body := get(t, d.tcp[0], announceURL(strings.Repeat("a", 20), 1, 0, "")); decode(t, body)["interval"] == nil {
+		t.Fatalf("whitelisted torrent refused: %q", body)
+	}
+	_, body := get(t, d.tcp[0], announceURL(strings.Repeat("b", 20), 1, 0, ""))
+	if !strings.Contains(fmt.Sprint(decode(t, body)["failure reason"]), "not authorized") {
+		t.Fatalf("unlisted torrent: %q", body)
+	}
+	os.WriteFile(list, []byte(allowed+"\n"+other+"\n"), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitLog(t, "whitelist reloaded, 2 torrents")
+	if _, body := get(t, d.tcp[0], announceURL(strings.Repeat("b", 20), 1, 0, "")); decode(t, body)["interval"] == nil {
+		t.Fatalf("after reload: %q", body)
+	}
+	// a broken file is reported and the old list kept
+	os.WriteFile(list, []byte("nonsense\n"), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitLog(t, list+":1:")
+	if _, body := get(t, d.tcp[0], announceURL(strings.Repeat("b", 20), 1, 0, "")); decode(t, body)["interval"] == nil {
+		t.Fatalf("after a failed reload: %q", body)
+	}
+}
+
+func TestDaemonKeepsStateAcrossRestart(t *testing.T) {
+	stateFile := filepath.Join(t.TempDir(), "state")
+	toml := fmt.Sprintf("[state]\nfile = %q\n", stateFile)
+	d := startDaemon(t, toml)
+	hash := strings.Repeat("c", 20)
+	get(t, d.tcp[0], announceURL(hash, 1, 0, "&event=completed"))
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if b, _ := os.ReadFile(stateFile); !bytes.HasPrefix(b, []byte(strings.Repeat("63", 20)+":")) {
+		t.Fatalf("state file %q", b)
+	}
+	d2 := startDaemon(t, toml)
+	d2.waitLog(t, "restored 1 torrents")
+	_, body := get(t, d2.tcp[0], "/scrape?info_hash="+hash)
+	files, _ := decode(t, body)["files"].(map[string]any)
+	if f, _ := files[hash].(map[string]any); f["downloaded"] != int64(1) {
+		t.Fatalf("scrape after restart: %q", body)
+	}
+}
+
+func TestCheckMode(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.toml")
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(good, []byte("memory_budget = \"16M\"\n"), 0o644)
+	os.WriteFile(bad, []byte("memory_budget = \"16M\"\n[announce]\nnumwant = -3\n"), 0o644)
+	out, err := exec.Command(daemonBin, "-t", "-f", good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "configuration "+good+" ok") {
+		t.Fatalf("good config: %v %s", err, out)
+	}
+	out, err = exec.Command(daemonBin, "-t", "-f", bad).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), bad+":3: announce.numwant") {
+		t.Fatalf("bad config: %v %s", err, out)
+	}
+	out, err = exec.Command(daemonBin, "-t", "-p", "99999").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "not a port") {
+		t.Fatalf("bad switch: %v %s", err, out)
+	}
+}
+
+func TestDaemonDoesNotLinkNetHTTP(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "net/http" || strings.HasPrefix(pkg, "net/http/") || pkg == "crypto/tls" {
+			t.Fatalf("the daemon links %s", pkg)
+		}
+	}
+}
+
+func TestLibtorrentOverHTTP(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import libtorrent").Run(); err != nil {
+		t.Skip("python3-libtorrent is not installed (.ci/run installs it)")
+	}
+	d := startDaemon(t, "")
+	out, err := exec.Command("/usr/bin/python3", "testdata/libtorrent_http.py", d.tcp[0].String(), "40").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "DOWNLOADED") {
+		t.Fatalf("libtorrent: %v\n%s", err, out)
+	}
+}
