@@ -2,7 +2,6 @@ package http
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -78,6 +77,7 @@ type response struct {
 	status int
 	header map[string]string // lower-case names
 	body   []byte
+	rawLen int // head and body bytes as received
 }
 
 // readResponse reads one response framed by Content-Length.
@@ -86,6 +86,7 @@ func readResponse(br *bufio.Reader) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	raw := len(line)
 	f := strings.Fields(line)
 	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") {
 		return nil, fmt.Errorf("bad status line %q", line)
@@ -99,6 +100,7 @@ func readResponse(br *bufio.Reader) (*response, error) {
 		if err != nil {
 			return nil, err
 		}
+		raw += len(h)
 		h = strings.TrimRight(h, "\r\n")
 		if h == "" {
 			break
@@ -111,6 +113,7 @@ func readResponse(br *bufio.Reader) (*response, error) {
 		return nil, fmt.Errorf("no content-length: %v", r.header)
 	}
 	r.body = make([]byte, n)
+	r.rawLen = raw + n
 	_, err = io.ReadFull(br, r.body)
 	return r, err
 }
@@ -266,4 +269,14 @@ func scrapeFiles(t testing.TB, body []byte) map[swarm.InfoHash][3]int64 {
 	return out
 }
 
-var _ = bytes.Equal
+// roundTripOn sends req on c and returns the raw response bytes.
+func roundTripOn(c net.Conn, br *bufio.Reader, req []byte) ([]byte, error) {
+	if _, err := c.Write(req); err != nil {
+		return nil, err
+	}
+	r, err := readResponse(br)
+	if err != nil {
+		return nil, err
+	}
+	return make([]byte, r.rawLen), nil // the caller needs the length only
+}

@@ -1,5 +1,7 @@
 package http
 
+import "bytes"
+
 // Query-string handling. Everything works in place on the request bytes held
 // in the connection's read buffer, so parsing allocates nothing.
 //
@@ -40,20 +42,17 @@ func (it *queryIter) next() (name, value []byte, ok, bad bool) {
 	return nil, nil, false, false
 }
 
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
+// indexByte is bytes.IndexByte (SIMD), the parser's workhorse.
+func indexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }
 
 // unescape decodes %XX sequences of b in place and returns the decoded
 // prefix. ok is false for a "%" not followed by two hex digits.
 func unescape(b []byte) (out []byte, ok bool) {
-	w := 0
-	for r := 0; r < len(b); r++ {
+	w := indexByte(b, '%')
+	if w < 0 {
+		return b, true // the common case for names and numbers: nothing to do
+	}
+	for r := w; r < len(b); r++ {
 		c := b[r]
 		if c == '%' {
 			if r+2 >= len(b) {

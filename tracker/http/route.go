@@ -11,6 +11,22 @@ import (
 func (s *Server) serveRequest(cn *conn, head []byte) bool {
 	w := getWork()
 	defer putWork(w)
+	big, keep := s.respond(w, head, cn.peer)
+	if big == nil {
+		return cn.send(w.out) && keep // one write per reply
+	}
+	// Big bodies (full scrape, stats) are not copied: writev head and body.
+	bufs := net.Buffers{w.out, big}
+	cn.nc.SetWriteDeadline(deadlineFor(len(big), s.cfg.IdleTimeout))
+	_, err := bufs.WriteTo(cn.nc)
+	return err == nil && keep
+}
+
+// respond handles one request head from peer and leaves the response in
+// w.out, except that a body over 16 KiB is returned as big and not copied.
+// keep reports whether the connection stays open. This is the whole request
+// path without socket I/O; the compact announce allocates nothing here.
+func (s *Server) respond(w *work, head []byte, peer netip.AddrPort) (big []byte, keep bool) {
 	var r request
 	var rep reply
 	switch {
@@ -26,26 +42,15 @@ func (s *Server) serveRequest(cn *conn, head []byte) bool {
 		rep.extra = "Allow: GET\r\n"
 		rep.close = true
 	default:
-		rep = s.route(w, &r, cn.peer)
+		rep = s.route(w, &r, peer)
 	}
-	keep := r.keepAlive && !rep.close
-	if len(rep.body) <= 16<<10 {
-		// One write per reply: head and body in one buffer.
-		w.out = appendHead(w.out[:0], rep.status, rep.ctype, len(rep.body), keep, r.proto, rep.extra)
-		w.out = append(w.out, rep.body...)
-		if !cn.send(w.out) {
-			return false
-		}
-		return keep
-	}
-	// Big bodies (full scrape, stats) are not copied: writev head and body.
+	keep = r.keepAlive && !rep.close
 	w.out = appendHead(w.out[:0], rep.status, rep.ctype, len(rep.body), keep, r.proto, rep.extra)
-	bufs := net.Buffers{w.out, rep.body}
-	cn.nc.SetWriteDeadline(deadlineFor(len(rep.body), s.cfg.IdleTimeout))
-	if _, err := bufs.WriteTo(cn.nc); err != nil {
-		return false
+	if len(rep.body) > 16<<10 {
+		return rep.body, keep
 	}
-	return keep
+	w.out = append(w.out, rep.body...)
+	return nil, keep
 }
 
 // route dispatches on the decoded path.
