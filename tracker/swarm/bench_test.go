@@ -1,6 +1,9 @@
 package swarm
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 // BenchmarkAnnounce re-announces 100k peers spread over 10k torrents: the
 // steady state of a tracker, where most announces update a known peer.
@@ -62,5 +65,28 @@ func BenchmarkScrape(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s.Scrape(hashN(i % 10000))
+	}
+}
+
+// BenchmarkFill1M announces 1M distinct IPv4 peers over 10k torrents (the
+// reference's memory measurement) and reports the store's bytes per peer:
+// arena blocks in use plus the torrent slots and index entries touched.
+// RSS per peer of the whole daemon is measured by cmd/otbench fill.
+func BenchmarkFill1M(b *testing.B) {
+	const peers, torrents = 1000000, 10000
+	for n := 0; n < b.N; n++ {
+		s, _ := newTestStore(b, 64<<20)
+		var buf PeerBuffer
+		req := Request{}
+		for i := 0; i < peers; i++ {
+			req.InfoHash, req.Peer = hashN(i%torrents), peer4(i, 6881)
+			if _, err := s.Announce(&req, &buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		st := s.Stats()
+		tables := int64(st.Torrents) * int64(unsafe.Sizeof(torrent{})+2*4) // slot + index share at half load
+		b.ReportMetric(float64(st.ArenaUsedBytes)/peers, "arena-B/peer")
+		b.ReportMetric(float64(st.ArenaUsedBytes+tables)/peers, "B/peer")
 	}
 }
