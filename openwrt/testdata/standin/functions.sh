@@ -1,0 +1,91 @@
+#!/bin/sh
+# STAND-IN for OpenWrt's /lib/functions.sh, written for these tests; it is
+# not OpenWrt's file. It keeps the same storage model: option values in
+# CONFIG_<section>_<option>, list items in CONFIG_<section>_<option>_ITEM<n>
+# with _LENGTH, and the list joined by spaces in CONFIG_<section>_<option>.
+# config_load sources the UCI file as shell, as the real one evals the output
+# of "uci export", so quoting such as 'it'\''s' is taken the same way.
+# Environment: UCI_CONFIG_DIR (directory of UCI files), STANDIN_PASSWD
+# (passwd file for user_exists), STANDIN_LOG (default_postinst/prerm record).
+
+CONFIG_SECTION=""
+CONFIG_NUM_SECTIONS=0
+
+config() {
+	local name="$2"
+	CONFIG_NUM_SECTIONS=$((CONFIG_NUM_SECTIONS + 1))
+	[ -n "$name" ] || name="cfg$CONFIG_NUM_SECTIONS"
+	CONFIG_SECTION="$name"
+	eval "CONFIG_${name}_TYPE=\$1"
+}
+
+option() {
+	local name="$1"
+	shift
+	eval "CONFIG_${CONFIG_SECTION}_${name}=\$*"
+}
+
+list() {
+	local name="$1" len
+	shift
+	eval "len=\${CONFIG_${CONFIG_SECTION}_${name}_LENGTH:-0}"
+	len=$((len + 1))
+	eval "CONFIG_${CONFIG_SECTION}_${name}_ITEM${len}=\$*"
+	eval "CONFIG_${CONFIG_SECTION}_${name}_LENGTH=\$len"
+	if [ "$len" = 1 ]; then
+		eval "CONFIG_${CONFIG_SECTION}_${name}=\$*"
+	else
+		eval "CONFIG_${CONFIG_SECTION}_${name}=\"\${CONFIG_${CONFIG_SECTION}_${name}} \$*\""
+	fi
+}
+
+package() { return 0; }
+
+config_load() {
+	[ -f "$UCI_CONFIG_DIR/$1" ] || return 0
+	# shellcheck source=/dev/null
+	. "$UCI_CONFIG_DIR/$1"
+}
+
+# config_get VAR SECTION OPTION [DEFAULT] or config_get SECTION OPTION
+config_get() {
+	case "$#" in
+	3 | 4) eval "$1=\${CONFIG_${2}_${3}:-\$4}" ;;
+	2) eval "echo \"\${CONFIG_${1}_${2}}\"" ;;
+	esac
+}
+
+config_get_bool() {
+	local _v
+	config_get _v "$2" "$3" "$4"
+	case "$_v" in
+	1 | on | true | yes | enabled) _v=1 ;;
+	0 | off | false | no | disabled) _v=0 ;;
+	*) _v="$4" ;;
+	esac
+	eval "$1=\$_v"
+}
+
+config_list_foreach() {
+	local section="$1" name="$2" fn="$3" len i item
+	shift 3
+	eval "len=\${CONFIG_${section}_${name}_LENGTH:-0}"
+	i=1
+	while [ "$i" -le "$len" ]; do
+		eval "item=\${CONFIG_${section}_${name}_ITEM${i}}"
+		"$fn" "$item" "$@"
+		i=$((i + 1))
+	done
+}
+
+user_exists() {
+	grep -qs "^$1:" "${STANDIN_PASSWD:-/etc/passwd}"
+}
+
+default_postinst() {
+	echo "default_postinst|$*" >>"$STANDIN_LOG"
+}
+
+default_prerm() {
+	echo "default_prerm|$*" >>"$STANDIN_LOG"
+}

@@ -1,0 +1,62 @@
+#!/bin/sh
+# STAND-IN for OpenWrt's /lib/functions/procd.sh, written for these tests;
+# it is not OpenWrt's file. Each procd_* call appends one line to STANDIN_LOG,
+# its arguments separated by "|", instead of building the JSON message for
+# ubus. uci_validate_section and uci_load_validate behave like the real ones
+# but run the validate_data stand-in next to this file in place of
+# /sbin/validate_data. Environment: STANDIN_DIR, STANDIN_LOG.
+
+_standin_record() {
+	local IFS="|"
+	echo "$*" >>"$STANDIN_LOG"
+}
+
+procd_lock() { return 0; }
+procd_open_service() { _standin_record open_service "$1"; }
+
+procd_close_service() {
+	service_triggers
+	_standin_record close_service
+}
+
+procd_open_instance() { _standin_record open_instance "$@"; }
+procd_set_param() { _standin_record set_param "$@"; }
+procd_append_param() { _standin_record append_param "$@"; }
+procd_close_instance() { _standin_record close_instance; }
+procd_add_reload_trigger() { _standin_record reload_trigger "$@"; }
+procd_kill() { _standin_record kill "$@"; }
+procd_send_signal() { _standin_record send_signal "$@"; }
+procd_add_jail() { _standin_record add_jail "$@"; }
+procd_add_jail_mount() { _standin_record add_jail_mount "$@"; }
+
+# The real one runs the function to export its schema to ubus; here we only
+# record that the named function exists.
+procd_add_validation() {
+	type "$1" >/dev/null 2>&1 || {
+		_standin_record validation_missing "$1"
+		return 1
+	}
+	_standin_record validation "$1"
+}
+
+uci_validate_section() {
+	local _package="$1" _type="$2" _name="$3" _result _error
+	shift 3
+	_result="$("$STANDIN_DIR/validate_data" "$_package" "$_type" "$_name" "$@" 2>/dev/null)"
+	_error=$?
+	eval "$_result"
+	[ "$_error" = 0 ] || "$STANDIN_DIR/validate_data" "$_package" "$_type" "$_name" "$@" >/dev/null
+	return "$_error"
+}
+
+uci_load_validate() {
+	local _package="$1" _type="$2" _name="$3" _function="$4" _option _result
+	shift 4
+	for _option in "$@"; do
+		eval "local ${_option%%:*}"
+	done
+	uci_validate_section "$_package" "$_type" "$_name" "$@"
+	_result=$?
+	[ -n "$_function" ] || return "$_result"
+	eval "$_function \"\$_name\" \"\$_result\""
+}
