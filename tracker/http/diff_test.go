@@ -208,4 +208,3 @@ func sortedFiles(m map[swarm.InfoHash][3]int64) []string {
 	sort.Strings(out)
 	return out
 }
-

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+
+	"github.com/opentracker-go/opentracker/tracker/stats"
 )
 
 // serveRequest answers one request head and reports whether the connection
@@ -120,9 +122,9 @@ func (s *Server) stats(w *work, r *request, peer netip.AddrPort) reply {
 			return plain(w, "400 Bad Request", "this is the stats page, not an announce URL")
 		}
 	}
-	body, err := renderStats(w.body[:0], mode, format, s.store, s.c)
+	body, err := stats.Render(w.body[:0], mode, format, s.store, s.c)
 	if err != nil {
-		if errors.Is(err, errUnknownMode) {
+		if errors.Is(err, stats.ErrUnknownMode) {
 			return plain(w, "400 Bad Request", err.Error())
 		}
 		s.cfg.Logf("http: stats mode=%q: %v", mode, err)
