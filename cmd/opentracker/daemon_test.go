@@ -60,7 +60,10 @@ func startDaemon(t *testing.T, toml string, args ...string) *daemon {
 		toml += "\n[listen]\ntcp = [\"127.0.0.1:0\", \"[::1]:0\"]\nudp = [\"127.0.0.1:0\", \"[::1]:0\"]\n"
 	}
 	cfg := filepath.Join(t.TempDir(), "opentracker.toml")
-	if err := os.WriteFile(cfg, []byte("memory_budget = \"8M\"\n"+toml), 0o644); err != nil {
+	if !strings.Contains(toml, "memory_budget") {
+		toml = "memory_budget = \"8M\"\n" + toml
+	}
+	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d := &daemon{exited: make(chan error, 1)}
