@@ -38,15 +38,22 @@ func (c *connIDs) valid(id uint64, addr netip.AddrPort, now int64) bool {
 }
 
 // sum hashes the 16-byte form of the IP (v4 as v4-mapped, so a client seen
-// on a dual-stack socket and on a v4 one gets the same id), the window and
-// the port: 32 bytes, four SipHash blocks.
+// on a dual-stack socket and on a v4 one gets the same id) and the window,
+// padded to 32 bytes: four SipHash blocks.
+//
+// The port is left out on purpose. An id proves that the IP receives our
+// packets, which is all the amplification defence needs; and clients share
+// ids between sockets: libtorrent caches them per tracker, process-wide, so
+// a second session (or listen socket) announces from another port with the
+// first one's id. Keyed on the port, that client never gets an answer
+// (seen with python3-libtorrent 2.0.8). opentracker keys on the IP too.
 func (c *connIDs) sum(addr netip.AddrPort, window uint64) uint64 {
 	ip := addr.Addr().As16()
 	return sipHash4(c.k0, c.k1,
 		binary.LittleEndian.Uint64(ip[:8]),
 		binary.LittleEndian.Uint64(ip[8:]),
 		window,
-		uint64(addr.Port()))
+		0)
 }
 
 // sipHash4 is SipHash-2-4 of the 32-byte message whose little-endian 64-bit

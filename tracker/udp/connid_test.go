@@ -44,7 +44,7 @@ func TestConnIDs(t *testing.T) {
 		{"end of next window", a, t0 + 239, true},
 		{"two windows later", a, t0 + 240, false},
 		{"before it was made", a, t0 - 1, false},
-		{"other port", netip.MustParseAddrPort("192.0.2.7:6882"), t0, false},
+		{"other port, same IP", netip.MustParseAddrPort("192.0.2.7:6882"), t0, true},
 		{"other ip", netip.MustParseAddrPort("192.0.2.8:6881"), t0, false},
 		{"v4-mapped is the same client", netip.MustParseAddrPort("[::ffff:192.0.2.7]:6881"), t0, true},
 	} {

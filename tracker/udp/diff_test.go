@@ -25,9 +25,9 @@ type twin struct{ ref, our *client }
 //  2. The reference gives seeders seeders too; we give seeders leechers only.
 //  3. A hash the whitelist refuses: the reference sends a truncated 8-byte
 //     announce reply; we send an error packet.
-//  4. Connection ids: the reference's depend on the IP only and never
-//     expire; ours also bind the port and expire (not visible in a short
-//     run except for the port, which this test does not vary).
+//  4. Connection ids: both depend on the IP only, but the reference's never
+//     expire; ours do after 2 to 4 minutes (not visible in a short run; see
+//     TestHandleMismatch).
 //  5. A bad id on a request shorter than the 33-byte error: the reference
 //     answers (amplification); we drop it.
 //  6. Scrape: the reference answers 75 hashes and counts a trailing partial

@@ -7,11 +7,12 @@
 //
 // Decisions, where BEP 15 or opentracker leave room (the README repeats them):
 //
-//   - Connection ids are a SipHash-2-4 of (client IP, client port, 2-minute
-//     window) under a random key made at start. The current and the previous
-//     window are accepted, so an id lives 2 to 4 minutes (BEP 15 asks for at
-//     least 2) and no state is kept per client. opentracker keys on the IP
-//     only and never rotates.
+//   - Connection ids are a SipHash-2-4 of (client IP, 2-minute window) under
+//     a random key made at start. The current and the previous window are
+//     accepted, so an id lives 2 to 4 minutes (BEP 15 asks for at least 2)
+//     and no state is kept per client. opentracker's ids never expire. The
+//     port is not hashed: libtorrent reuses an id across its sockets (see
+//     connIDs.sum).
 //   - A wrong or stale id is answered with opentracker's exact error packet,
 //     "Connection ID missmatch." with its spelling and trailing NUL, because
 //     that is what clients of the reference already see. Like every error to
