@@ -50,13 +50,21 @@ func (cn *conn) serve() {
 	start, end := 0, 0 // unconsumed input is buf[start:end]
 	arm := true        // the next read starts a new request: arm its deadline
 	served := false
+	scanned := 0 // bytes of buf[start:end] searched for a terminator
 	for {
 		// Tolerate stray CR LF between requests (RFC 9112 §2.2).
 		for start < end && (cn.buf[start] == '\r' || cn.buf[start] == '\n') {
 			start++
 		}
-		n := headerEnd(cn.buf[start:end])
+		// Resume the terminator search a few bytes before where the last
+		// one stopped, so that a head trickling in is not rescanned whole.
+		from := max(scanned-3, 0)
+		n := headerEnd(cn.buf[start+from : end])
+		if n >= 0 {
+			n += from
+		}
 		if n < 0 {
+			scanned = end - start
 			if start == end {
 				start, end = 0, 0
 			} else if start > 0 {
@@ -88,6 +96,7 @@ func (cn *conn) serve() {
 		}
 		head := cn.buf[start : start+n]
 		start += n
+		scanned = 0
 		keep := s.serveRequest(cn, head)
 		arm, served = true, true
 		if !keep || s.closing.Load() {

@@ -112,6 +112,7 @@ func (s *Server) fullScrape(w *work, r *request, peer netip.AddrPort) reply {
 		body = appendFile(body, &entries[i].h, entries[i].c)
 	}
 	body = append(body, "ee"...)
+	torrents := len(entries)
 	entries = nil
 
 	rep := okReply(body)
@@ -127,6 +128,7 @@ func (s *Server) fullScrape(w *work, r *request, peer netip.AddrPort) reply {
 		rep.extra = "Content-Encoding: gzip\r\n"
 	}
 	s.c.FullScrapeBytes.Add(uint64(len(rep.body)))
+	s.cfg.Logf("http: full scrape by %v: %d torrents, %d bytes", s.clientAddr(r, peer), torrents, len(rep.body))
 	return rep
 }
 

@@ -1,0 +1,62 @@
+// Package http is the tracker's HTTP front end: a small HTTP/1.0 and 1.1
+// server written on raw TCP, because net/http allocates per request and
+// makes a router binary more than twice as big. It must not import net/http.
+//
+// # Connections
+//
+// One goroutine per connection with an 8 KiB read buffer (pooled). Request
+// heads (request line and headers) longer than 8 KiB get 414 (the request
+// line alone is too long) or 431 and the connection is closed. Request bodies
+// are never read: a request that announces one is answered and closed.
+// HTTP/1.1 connections stay open unless the client sends "Connection: close";
+// HTTP/1.0 ones only with "Connection: keep-alive"; heads without a version
+// (opentracker accepts "GET /x\n\n") are answered and closed. Pipelined
+// requests are answered in order, one Write per reply.
+//
+// IdleTimeout (default 30 s) bounds both the wait for the next request and
+// the time a client may take to send one complete head: the deadline is not
+// extended per read, so a client trickling bytes cannot hold a slot.
+//
+// MaxConnections bounds open connections. At the limit, a newly accepted
+// connection first makes idle keep-alive connections (served, waiting for
+// another request) close and otherwise waits unserved for a slot; later
+// clients wait in the kernel's accept queue. No client is refused.
+//
+// # Routing
+//
+// As in opentracker, on the %-decoded path: the stats path (exact, checked
+// first) is /stats; any path starting with "/a" is an announce ("/announce",
+// "/announce.php"); any path starting with "/sc" is a scrape, and a scrape
+// with no query at all is a full scrape; "/" without a query redirects (302)
+// to Config.Redirect when set. Everything else is 404.
+//
+// # Status codes
+//
+//   - 200: every announce and scrape reply, including refusals, which carry
+//     a bencoded "failure reason" (BitTorrent clients only show the reason of
+//     a 200 reply; opentracker sends an HTML 400 for most bad input).
+//   - 302: "GET /" with a redirect configured.
+//   - 400: a malformed request line; on /stats an unknown mode or format, a
+//     malformed query, or an info_hash (a client using the stats URL as its
+//     announce URL).
+//   - 403: /stats from outside the Admin networks.
+//   - 404: any other path.
+//   - 405: a method other than GET (connection closed).
+//   - 414, 431: request head over 8 KiB (connection closed).
+//   - 500: /stats rendering failed.
+//
+// # Access
+//
+// /stats and full scrape are for Admin networks only (opentracker lets
+// anyone full scrape; on a router it costs memory and CPU), and full scrape
+// also needs Config.FullScrape; others get a failure reason. The client
+// address is the TCP peer; the first X-Forwarded-For address when the peer is
+// in Proxies; the announce "ip" parameter when IPFromQuery is set or the
+// client is in Admin.
+//
+// # Allocation
+//
+// The compact announce path (parse in place, store, reply into a pooled work
+// buffer) allocates nothing; so do scrapes and failure replies.
+// TestAnnounceZeroAlloc and TestAnnounceZeroAllocSocket check it.
+package http
