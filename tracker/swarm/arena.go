@@ -59,17 +59,45 @@ func newArena(units uint32) *arena {
 	return a
 }
 
-// orderFor returns the smallest block order holding n records of w words.
-func orderFor(n uint32, w int) uint8 {
+// Regions: a peer list needs a run of any number of units, not a power of
+// two, or a quarter of the arena would be slack on average. allocRegion
+// takes the smallest block that holds the run and gives back its tail at
+// once; a region can later shrink by giving back its tail. Because a region
+// starts at the start of a block at least its size, every tail splits into
+// aligned power-of-two pieces, which the buddy allocator takes back as
+// ordinary blocks.
+
+// allocRegion returns the unit offset of n free units (n >= 1).
+func (a *arena) allocRegion(n uint32) (uint32, bool) {
 	var k uint8
-	for (uint32(unitWords)<<k)/uint32(w) < n {
+	for uint32(1)<<k < n {
 		k++
 	}
-	return k
+	u, ok := a.alloc(k)
+	if ok {
+		a.releaseRange(u, n, 1<<k)
+	}
+	return u, ok
 }
 
-// capacityOf returns how many records of w words a block of order k holds.
-func capacityOf(k uint8, w int) uint32 { return (uint32(unitWords) << k) / uint32(w) }
+// releaseRange gives back units [from, to) of the region starting at base.
+func (a *arena) releaseRange(base, from, to uint32) {
+	for p := from; p < to; {
+		s := p & -p // largest block size p is aligned to
+		if p == 0 {
+			s = 1 << 31
+		}
+		for s > to-p {
+			s >>= 1
+		}
+		var k uint8
+		for uint32(1)<<k < s {
+			k++
+		}
+		a.release(base+p, k)
+		p += s
+	}
+}
 
 func (a *arena) push(k uint8, u uint32) {
 	base := u * unitWords

@@ -67,3 +67,59 @@ func TestArenaAllocFreeRestoresEverything(t *testing.T) {
 		t.Fatal("buddies did not merge back into a top block")
 	}
 }
+
+func TestArenaRegionsGrowShrinkAndRestore(t *testing.T) {
+	a := newArena(3000)
+	type region struct{ u, n uint32 }
+	var held []region
+	rng := rand.New(rand.NewPCG(3, 4))
+	owner := make([]int, 3000) // which held region covers a unit, -1 none
+	check := func() {
+		for i := range owner {
+			owner[i] = -1
+		}
+		var used uint32
+		for i, r := range held {
+			for x := r.u; x < r.u+r.n; x++ {
+				if owner[x] != -1 {
+					t.Fatalf("unit %d in regions %d and %d", x, owner[x], i)
+				}
+				owner[x] = i
+			}
+			used += r.n
+		}
+		if free := freeUnits(t, a); free+used != 3000 || a.usedUnits() != used {
+			t.Fatalf("free %d + used %d != 3000 (counter %d)", free, used, a.usedUnits())
+		}
+	}
+	for step := 0; step < 5000; step++ {
+		switch op := rng.IntN(4); {
+		case op == 0 && len(held) > 0: // release whole
+			i := rng.IntN(len(held))
+			a.releaseRange(held[i].u, 0, held[i].n)
+			held[i] = held[len(held)-1]
+			held = held[:len(held)-1]
+		case op == 1 && len(held) > 0: // shrink in place
+			i := rng.IntN(len(held))
+			if keep := uint32(rng.IntN(int(held[i].n))) + 1; keep < held[i].n {
+				a.releaseRange(held[i].u, keep, held[i].n)
+				held[i].n = keep
+			}
+		default:
+			n := uint32(rng.IntN(100)) + 1
+			if u, ok := a.allocRegion(n); ok {
+				held = append(held, region{u, n})
+			}
+		}
+		if step%50 == 0 {
+			check()
+		}
+	}
+	check()
+	for _, r := range held {
+		a.releaseRange(r.u, 0, r.n)
+	}
+	if got := freeUnits(t, a); got != 3000 {
+		t.Fatalf("after releasing all, %d free units", got)
+	}
+}

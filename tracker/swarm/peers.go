@@ -55,18 +55,16 @@ func makeKey(ap netip.AddrPort) (peerKey, bool) {
 
 // peerList is one family's peers of a torrent.
 type peerList struct {
-	off   uint32 // unit offset of the block in the arena
+	off   uint32 // unit offset of the region in the arena
+	units uint32 // region size; 0 when the list has no region
 	n     uint32 // records in use
 	seeds uint32
-	order uint8 // block order + 1; 0 when the list has no block
 }
 
-func (l *peerList) capacity(w int) uint32 {
-	if l.order == 0 {
-		return 0
-	}
-	return capacityOf(l.order-1, w)
-}
+func (l *peerList) capacity(w int) uint32 { return l.units * unitWords / uint32(w) }
+
+// unitsFor returns the units that hold n records of w words.
+func unitsFor(n uint32, w int) uint32 { return (n*uint32(w) + unitWords - 1) / unitWords }
 
 // records returns the list's records; the shard lock guards them.
 func (l *peerList) records(a *arena, w int) []uint32 {
@@ -111,33 +109,30 @@ func search(recs []uint32, k *peerKey, w int) (int, bool) {
 	return lo, false
 }
 
-// resize moves the list into a block of order k. It fails only when the
-// arena has no such block; the list is then unchanged.
-func (l *peerList) resize(a *arena, w int, k uint8) bool {
-	off, ok := a.alloc(k)
+// grow moves the list into a region a quarter larger (at least one more
+// record): the copies stay amortised O(1) per insert while a list wastes at
+// most a fifth of its region. It fails only when the arena has no room; the
+// list is then unchanged.
+func (l *peerList) grow(a *arena, w int) bool {
+	units := max(l.units+l.units/4, unitsFor(l.n+1, w))
+	off, ok := a.allocRegion(units)
 	if !ok {
 		return false
 	}
-	if l.order != 0 {
+	if l.units != 0 {
 		old := l.records(a, w)
 		base := int(off) * unitWords
 		copy(a.words[base:base+len(old)], old)
-		a.release(l.off, l.order-1)
+		a.releaseRange(l.off, 0, l.units)
 	}
-	l.off, l.order = off, k+1
+	l.off, l.units = off, units
 	return true
 }
 
-// insert puts a record at index pos, growing the block when it is full.
+// insert puts a record at index pos, growing the region when it is full.
 func (l *peerList) insert(a *arena, w int, pos int, k *peerKey, state uint32) bool {
-	if l.n == l.capacity(w) {
-		next := orderFor(l.n+1, w)
-		if l.order != 0 && next < l.order { // never shrink on insert
-			next = l.order
-		}
-		if !l.resize(a, w, next) {
-			return false
-		}
+	if l.n == l.capacity(w) && !l.grow(a, w) {
+		return false
 	}
 	l.n++
 	recs := l.records(a, w)
@@ -158,18 +153,22 @@ func (l *peerList) remove(a *arena, w int, pos int) {
 	l.shrink(a, w)
 }
 
-// shrink hands back memory once a list uses a quarter of its block or less.
+// shrink gives back the region's tail, in place, once the list uses half of
+// it or less, keeping a quarter to grow into.
 func (l *peerList) shrink(a *arena, w int) {
-	if l.order == 0 {
-		return
-	}
 	if l.n == 0 {
-		a.release(l.off, l.order-1)
-		l.off, l.order = 0, 0
+		if l.units != 0 {
+			a.releaseRange(l.off, 0, l.units)
+		}
+		l.off, l.units = 0, 0
 		return
 	}
-	if l.order > 1 && l.n <= l.capacity(w)/4 {
-		l.resize(a, w, orderFor(l.n*2, w)) // keeps the old block if this fails
+	if l.n*2 > l.capacity(w) {
+		return
+	}
+	if keep := unitsFor(l.n+l.n/4+1, w); keep < l.units {
+		a.releaseRange(l.off, keep, l.units)
+		l.units = keep
 	}
 }
 
