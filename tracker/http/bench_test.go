@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkAnnounce is parse + store + reply for a compact announce into a
-// torrent of 1000 peers, numwant=50, without socket I/O.
+// torrent of 1000-2000 peers, numwant=50, without socket I/O.
 func BenchmarkAnnounce(b *testing.B) {
 	s, head, _ := benchSetup(b, 1000)
 	buf := make([]byte, len(head))
@@ -16,8 +16,9 @@ func BenchmarkAnnounce(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		copy(buf, head)
-		// Distinct peers, so the store sees inserts and re-announces.
-		peer := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}), 40000)
+		// Re-announces cycling over 1000 more peers: a steady-state swarm.
+		j := i % 1000
+		peer := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, byte(j >> 8), byte(j)}), 40000)
 		s.respond(w, buf, peer)
 	}
 }
