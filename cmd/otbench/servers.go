@@ -196,6 +196,11 @@ func startRef(bin, dir, cpus string, seed uint64, torrents int) (*server, error)
 
 // startOurs starts this tracker with a TOML config of its own.
 func startOurs(bin, dir, cpus, budget string, v6 bool, extra string) (*server, error) {
+	return startOursWith(nil, bin, dir, cpus, budget, v6, extra)
+}
+
+// startOursWith runs this tracker under a wrapper command (qemu-user).
+func startOursWith(wrapper []string, bin, dir, cpus, budget string, v6 bool, extra string) (*server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -238,7 +243,8 @@ full_scrape = true
 	if err != nil {
 		return nil, err
 	}
-	if err := s.start(cpus, []string{abs, "-f", path}, dir); err != nil {
+	argv := append(append([]string{}, wrapper...), abs, "-f", path)
+	if err := s.start(cpus, argv, dir); err != nil {
 		return nil, err
 	}
 	return s, nil
