@@ -207,7 +207,7 @@ func (s *Store) Announce(req *Request, buf *PeerBuffer) (Result, error) {
 		if req.Event == EventCompleted && seeder && old&flagCompleted == 0 {
 			next |= flagCompleted
 			t.completed++
-			res.Fresh = true
+			res.Fresh, res.NewDownload = true, true
 		}
 		*st = next
 	default:
@@ -229,6 +229,7 @@ func (s *Store) Announce(req *Request, buf *PeerBuffer) (Result, error) {
 		}
 		if state&flagCompleted != 0 {
 			t.completed++
+			res.NewDownload = true
 		}
 		sh.peers[f]++
 		res.Fresh = true

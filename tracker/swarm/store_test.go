@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -344,5 +345,28 @@ func TestAnnounceAndScrapeAllocateNothing(t *testing.T) {
 	allocs = testing.AllocsPerRun(1000, func() { s.Scrape(hashN(i % 10)); i++ })
 	if allocs != 0 {
 		t.Fatalf("scrape allocates %v per call", allocs)
+	}
+}
+
+func TestNewDownloadIsReportedOnce(t *testing.T) {
+	s, _ := newTestStore(t, 1<<20)
+	h, p := hashN(8), peer4(1, 1)
+	var got []bool
+	for _, r := range []struct {
+		seeder bool
+		ev     Event
+	}{{false, EventStarted}, {false, EventCompleted}, {true, EventCompleted}, {true, EventCompleted}, {true, EventNone}} {
+		got = append(got, announce(t, s, h, p, r.seeder, r.ev, 0).NewDownload)
+	}
+	if want := []bool{false, false, true, false, false}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("NewDownload %v, want %v", got, want)
+	}
+	// a new peer arriving completed counts too
+	if !announce(t, s, h, peer4(2, 1), true, EventCompleted, 0).NewDownload {
+		t.Fatal("new completed seeder not counted")
+	}
+	// a refusal's message is built once
+	if n := testing.AllocsPerRun(100, func() { _ = errPeersFull.Error() }); n != 0 {
+		t.Fatalf("FullError.Error allocates %v", n)
 	}
 }

@@ -70,6 +70,9 @@ type Result struct {
 	Counts
 	Peers4 []byte
 	Peers6 []byte
+	// NewDownload reports that this announce counted a download: the peer
+	// said completed, is a seeder, and had not been counted before.
+	NewDownload bool
 	// Fresh reports that this announce carries news worth telling other
 	// trackers (live sync): a new peer, a newly completed one, a stop, or a peer
 	// not heard from for a while.
@@ -80,15 +83,20 @@ type Result struct {
 // room for a new torrent or peer. Existing swarms keep working.
 var ErrFull = errors.New("tracker is full")
 
-// FullError says which table ran out of room.
-type FullError struct{ What string }
+// FullError says which table ran out of room. Its message is built once, so
+// that a refusal allocates nothing either.
+type FullError struct{ What, msg string }
 
-func (e *FullError) Error() string { return "tracker is full: no room for another " + e.What }
+func (e *FullError) Error() string { return e.msg }
 func (e *FullError) Unwrap() error { return ErrFull }
 
+func newFullError(what string) *FullError {
+	return &FullError{What: what, msg: "tracker is full: no room for another " + what}
+}
+
 var (
-	errTorrentsFull = &FullError{What: "torrent"}
-	errPeersFull    = &FullError{What: "peer"}
+	errTorrentsFull = newFullError("torrent")
+	errPeersFull    = newFullError("peer")
 )
 
 // Stats is a snapshot of the store's size and refusals.
