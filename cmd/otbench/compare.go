@@ -218,8 +218,8 @@ func cmdCompare(args []string) error {
 					continue
 				}
 				out.Runs = append(out.Runs, res)
-				fmt.Fprintf(os.Stderr, "%-15s %-9s round %d: %8.0f resp/s, errors %d, timeouts %d, p99 %.2f ms, peak RSS %s, cpu %.2fs\n",
-					wl.name, im.name, r+1, res.RespPerSec, res.Errors, res.Timeouts, res.P99Ms, fmtKB(res.PeakRSSKB), res.CPUSeconds)
+				fmt.Fprintf(os.Stderr, "%-15s %-9s round %d: %8.0f resp/s, errors %d, timeouts %d, p99 %.2f ms, peak RSS %s, server cpu %.2fs, generator cpu %.0f%%\n",
+					wl.name, im.name, r+1, res.RespPerSec, res.Errors, res.Timeouts, res.P99Ms, fmtKB(res.PeakRSSKB), res.CPUSeconds, res.GenCPUPct)
 			}
 		}
 	}

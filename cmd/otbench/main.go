@@ -250,6 +250,7 @@ func runLoad(f *loadFlags) (Result, error) {
 	}
 	var c *counters
 	var el time.Duration
+	cpu0 := selfCPU()
 	if proto == "udp" {
 		c, el, err = runUDP(cfg)
 	} else {
@@ -263,6 +264,9 @@ func runLoad(f *loadFlags) (Result, error) {
 	}
 	r := makeResult(proto, addr, c, el)
 	r.Name = f.name
+	if el > 0 {
+		r.GenCPUPct = float64(selfCPU()-cpu0) / float64(el) * 100
+	}
 	if samp != nil {
 		samp.finish(&r)
 	}

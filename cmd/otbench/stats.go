@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // hist is a log-linear latency histogram in nanoseconds: 16 sub-buckets per
@@ -142,6 +144,18 @@ type Result struct {
 	PeakRSSKB  int64   `json:"server_peak_rss_kb,omitempty"`
 	RSSKB      int64   `json:"server_rss_kb,omitempty"`
 	CPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+	// GenCPUPct is the generator's own CPU use over the run in percent of one
+	// core: near 100 means the generator, not the server, set the pace.
+	GenCPUPct float64 `json:"generator_cpu_pct"`
+}
+
+// selfCPU returns this process's user+system CPU time.
+func selfCPU() time.Duration {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func makeResult(proto, target string, c *counters, d time.Duration) Result {
@@ -164,8 +178,8 @@ func makeResult(proto, target string, c *counters, d time.Duration) Result {
 }
 
 func writeTable(w io.Writer, rs []Result) {
-	fmt.Fprintf(w, "%-22s %-5s %8s %10s %10s %8s %8s %8s %9s %9s %9s %8s\n",
-		"run", "proto", "secs", "req/s", "resp/s", "errors", "timeout", "peers/a", "p50 ms", "p99 ms", "peakRSS", "cpu s")
+	fmt.Fprintf(w, "%-22s %-5s %8s %10s %10s %8s %8s %8s %9s %9s %9s %8s %6s\n",
+		"run", "proto", "secs", "req/s", "resp/s", "errors", "timeout", "peers/a", "p50 ms", "p99 ms", "peakRSS", "cpu s", "gen%")
 	for _, r := range rs {
 		rss, cpu := "-", "-"
 		if r.PID != 0 {
@@ -176,9 +190,9 @@ func writeTable(w io.Writer, rs []Result) {
 		if name == "" {
 			name = r.Target
 		}
-		fmt.Fprintf(w, "%-22s %-5s %8.2f %10.0f %10.0f %8d %8d %8.1f %9.3f %9.3f %9s %8s\n",
+		fmt.Fprintf(w, "%-22s %-5s %8.2f %10.0f %10.0f %8d %8d %8.1f %9.3f %9.3f %9s %8s %6.0f\n",
 			name, r.Proto, r.Seconds, r.ReqPerSec, r.RespPerSec, r.Errors, r.Timeouts,
-			r.PeersPerAnn, r.P50Ms, r.P99Ms, rss, cpu)
+			r.PeersPerAnn, r.P50Ms, r.P99Ms, rss, cpu, r.GenCPUPct)
 	}
 }
 
