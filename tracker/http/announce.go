@@ -115,7 +115,7 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 		}
 		return s.failure(w, err.Error())
 	}
-	if req.Event == swarm.EventCompleted {
+	if res.NewDownload {
 		s.c.Completed.Add(1)
 	}
 	w.body = s.appendAnnounceReply(w.body[:0], &res, compact)
