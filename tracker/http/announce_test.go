@@ -76,8 +76,8 @@ func TestAnnouncePeersAndCounts(t *testing.T) {
 	if got := tt.c.HTTPAnnounces.Load(); got != 11 {
 		t.Errorf("HTTPAnnounces = %d, want 11", got)
 	}
-	if got := tt.c.Completed.Load(); got != 2 {
-		t.Errorf("Completed = %d, want 2 (events)", got)
+	if got := tt.c.Completed.Load(); got != 1 {
+		t.Errorf("Completed = %d, want 1 (the repeat is not a new download)", got)
 	}
 }
 
