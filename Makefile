@@ -33,6 +33,7 @@ race:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPacket$$' -fuzztime $(FUZZTIME) ./tracker/udp
+	$(GO) test -run '^$$' -fuzz '^FuzzRespond$$' -fuzztime $(FUZZTIME) ./tracker/http
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./tracker/bencode
 
 clean:
@@ -60,3 +61,34 @@ ipk: cross
 openwrt-test:
 	GOTOOLCHAIN=local go test ./openwrt/...
 # --- end openwrt ---
+
+# --- bench (owned by harness) ---
+# Benchmarks; method and latest figures in docs/benchmarks.md.
+# "make bench" builds this tracker and cmd/otbench, then runs every workload
+# against it and Debian's opentracker (apt-get install opentracker), A B A B,
+# and prints medians and ratios (under 10 minutes on 2 cores). Results also go
+# to bin/bench.json. "make bench-qemu" runs the mipsle/armv7 builds under
+# qemu-user (apt-get install qemu-user-static). Extra flags: BENCH_FLAGS=...
+BENCH_GO = GOTOOLCHAIN=local CGO_ENABLED=0 go
+BENCH_FLAGS ?=
+
+.PHONY: bench bench-qemu bench-fill bench-soak bench-tools
+
+bench-tools:
+	$(BENCH_GO) build -trimpath -o bin/opentracker ./cmd/opentracker
+	$(BENCH_GO) build -trimpath -o bin/otbench ./cmd/otbench
+
+bench: bench-tools
+	bin/otbench compare -ours bin/opentracker -out bin/bench.json $(BENCH_FLAGS)
+
+bench-qemu: bench-tools
+	bin/otbench qemu $(BENCH_FLAGS)
+
+# Memory per peer at 100k, 1M and 4M peers (ours and the reference).
+bench-fill: bench-tools
+	bin/otbench fill -ours bin/opentracker -peers 100000,1000000,4000000 $(BENCH_FLAGS)
+
+# Three minutes of sustained load with the Go heap sampled every 10 s.
+bench-soak: bench-tools
+	bin/otbench soak -ours bin/opentracker -duration 3m $(BENCH_FLAGS)
+# --- end bench ---
