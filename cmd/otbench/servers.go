@@ -372,8 +372,17 @@ func httpGet(ap netip.AddrPort, path string, gzip bool, timeout time.Duration) (
 		body = dechunk(body)
 	} else if r.contentLen >= 0 && r.contentLen <= len(body) {
 		body = body[:r.contentLen]
+	} else if r.contentLen > len(body) {
+		return r.status, body, errTruncated{want: r.contentLen, got: len(body)}
 	}
 	return r.status, body, nil
+}
+
+// errTruncated reports a reply that ended before its Content-Length.
+type errTruncated struct{ want, got int }
+
+func (e errTruncated) Error() string {
+	return fmt.Sprintf("reply truncated: %d of %d bytes (Content-Length)", e.got, e.want)
 }
 
 // dechunk decodes a chunked body (upstream HEAD sends full scrapes chunked).
