@@ -413,6 +413,22 @@ func printSummary(w io.Writer, out *compareOut) {
 	fmt.Fprintf(w, "(ours/s, ref/s: median responses per second; ratio: ours/reference, higher is better;\n"+
 		" RSS: median peak RSS; p99 in ms; cpu: server CPU µs per response; cpu x: reference µs / ours µs,\n"+
 		" higher is better, and less sensitive than throughput to other load on the machine)\n")
+	lo, hi := 0.0, 0.0
+	for i, r := range out.Runs {
+		if i == 0 || r.LoadAvg < lo {
+			lo = r.LoadAvg
+		}
+		if r.LoadAvg > hi {
+			hi = r.LoadAvg
+		}
+	}
+	if len(out.Runs) > 0 {
+		fmt.Fprintf(w, "1-minute load average at the end of the runs: %.1f to %.1f", lo, hi)
+		if hi > float64(out.Machine.CPUs)+0.5 {
+			fmt.Fprintf(w, " (other processes competed for the CPUs: throughput is noisy, trust cpu x more)")
+		}
+		fmt.Fprintln(w)
+	}
 	if len(out.Scrapes) > 0 {
 		fmt.Fprintf(w, "\nfull scrape (GET /scrape of a store with one peer per torrent; median of 5 per round, then of rounds):\n")
 		for _, r := range out.Summary {

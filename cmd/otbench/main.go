@@ -264,6 +264,7 @@ func runLoad(f *loadFlags) (Result, error) {
 	}
 	r := makeResult(proto, addr, c, el)
 	r.Name = f.name
+	r.LoadAvg = loadAvg()
 	if el > 0 {
 		r.GenCPUPct = float64(selfCPU()-cpu0) / float64(el) * 100
 	}

@@ -147,6 +147,23 @@ type Result struct {
 	// GenCPUPct is the generator's own CPU use over the run in percent of one
 	// core: near 100 means the generator, not the server, set the pace.
 	GenCPUPct float64 `json:"generator_cpu_pct"`
+	// LoadAvg is the machine's 1-minute load average at the end of the run:
+	// above about 2 on a 2-core machine, other processes took CPU time from
+	// the server or the generator.
+	LoadAvg float64 `json:"loadavg_1m"`
+}
+
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := bytes.Fields(b)
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(f[0]), 64)
+	return v
 }
 
 // selfCPU returns this process's user+system CPU time.
