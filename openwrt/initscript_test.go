@@ -64,6 +64,7 @@ nodes = []
 
 // The shipped UCI file becomes the expected TOML and one procd instance.
 func TestInitDefaults(t *testing.T) {
+	t.Parallel()
 	s := newSandbox(t, "")
 	s.uci(shippedUCI(t))
 	if stderr := s.run("start"); stderr != "" {
@@ -103,6 +104,7 @@ func TestInitDefaults(t *testing.T) {
 
 // Lists, ports given per entry, an access list and byte budgets.
 func TestInitLists(t *testing.T) {
+	t.Parallel()
 	s := newSandbox(t, "")
 	wl := filepath.Join(s.dir, "whitelist")
 	if err := os.WriteFile(wl, []byte("0123456789abcdef0123456789abcdef01234567\n"), 0o644); err != nil {
@@ -175,6 +177,7 @@ func TestInitLists(t *testing.T) {
 // Values with quotes, backslashes and shell syntax arrive in the TOML as
 // the same text, and nothing in them is run.
 func TestInitQuoting(t *testing.T) {
+	t.Parallel()
 	s := newSandbox(t, "")
 	marker := filepath.Join(s.dir, "pwned")
 	s.uci(`config opentracker 'main'
@@ -224,6 +227,7 @@ func TestInitQuoting(t *testing.T) {
 // A bad value is logged with its option name; the check mode is not even
 // asked and no instance is declared.
 func TestInitBadValues(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, uci, want string
 	}{
@@ -245,6 +249,7 @@ func TestInitBadValues(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			s := newSandbox(t, "")
 			s.uci("config opentracker 'main'\n\tlist listen_tcp '127.0.0.1'\n\tlist admin '127.0.0.1'\n\t" + c.uci + "\n")
 			stderr := s.run("start")
@@ -271,6 +276,7 @@ func TestInitBadValues(t *testing.T) {
 // When the daemon's check mode refuses the file, its message is logged and
 // nothing is started.
 func TestInitCheckModeRejects(t *testing.T) {
+	t.Parallel()
 	s := newSandbox(t, "")
 	s.uci(shippedUCI(t))
 	s.run("start", "STANDIN_REJECT=7: interval must be at least 60")
@@ -287,6 +293,7 @@ func TestInitCheckModeRejects(t *testing.T) {
 }
 
 func TestInitDisabled(t *testing.T) {
+	t.Parallel()
 	s := newSandbox(t, "")
 	s.uci(strings.Replace(shippedUCI(t), "option enabled '1'", "option enabled '0'", 1))
 	s.run("start")
@@ -302,6 +309,7 @@ func TestInitDisabled(t *testing.T) {
 // reload: same TOML -> start again (procd sends SIGHUP if the access list
 // changed); changed TOML -> restart; bad value -> nothing is touched.
 func TestInitReload(t *testing.T) {
+	t.Parallel()
 	s := newSandbox(t, "")
 	base := shippedUCI(t)
 	s.uci(base)
@@ -352,6 +360,7 @@ func TestInitReload(t *testing.T) {
 
 // A state directory that does not exist is created for the daemon's user.
 func TestInitStateDir(t *testing.T) {
+	t.Parallel()
 	dir := "/nonexistent-opentracker-test/lib"
 	if _, err := os.Stat(dir); err == nil {
 		t.Skipf("%s exists on this machine", dir)
@@ -371,6 +380,7 @@ func TestInitStateDir(t *testing.T) {
 // daemon's own check mode, and the recorded command line starts a daemon
 // that listens where the UCI file says.
 func TestInitWithDaemon(t *testing.T) {
+	t.Parallel()
 	bin := nativeBinary(t)
 	s := newSandbox(t, bin)
 	port := freePort(t)

@@ -8,6 +8,9 @@
 # Environment: UCI_CONFIG_DIR (directory of UCI files), STANDIN_PASSWD
 # (passwd file for user_exists), STANDIN_LOG (default_postinst/prerm record).
 
+# "local" is in busybox ash (shellcheck 0.9 has no busybox dialect).
+# shellcheck disable=SC3043
+
 CONFIG_SECTION=""
 CONFIG_NUM_SECTIONS=0
 
@@ -83,9 +86,11 @@ user_exists() {
 }
 
 default_postinst() {
+	local IFS="|"
 	echo "default_postinst|$*" >>"$STANDIN_LOG"
 }
 
 default_prerm() {
+	local IFS="|"
 	echo "default_prerm|$*" >>"$STANDIN_LOG"
 }

@@ -6,6 +6,9 @@
 # but run the validate_data stand-in next to this file in place of
 # /sbin/validate_data. Environment: STANDIN_DIR, STANDIN_LOG.
 
+# "local" is in busybox ash (shellcheck 0.9 has no busybox dialect).
+# shellcheck disable=SC3043
+
 _standin_record() {
 	local IFS="|"
 	echo "$*" >>"$STANDIN_LOG"
