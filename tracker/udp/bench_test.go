@@ -75,16 +75,22 @@ func BenchmarkScrape10(b *testing.B) {
 // BenchmarkLoopbackAnnounce measures announces per second through real
 // sockets: 16 closed-loop clients (one request in flight each, from 16
 // loopback addresses so SO_REUSEPORT spreads them) against one server with
-// GOMAXPROCS loops. Clients and server share the CPUs.
+// GOMAXPROCS loops, batched (recvmmsg/sendmmsg) and plain. Clients and
+// server share the CPUs; cmd/otbench is the real load generator.
 func BenchmarkLoopbackAnnounce(b *testing.B) {
-	s, _ := newTestServer(b, Config{Logf: func(string, ...any) {}}, nil)
-	addr, err := s.Listen("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+	for _, plain := range []bool{false, true} {
+		b.Run(map[bool]string{false: "batched", true: "plain"}[plain], func(b *testing.B) {
+			s, _ := newTestServer(b, Config{Logf: func(string, ...any) {}}, nil)
+			s.plainIO = plain
+			addr, err := s.Listen("127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Start()
+			defer s.Close()
+			loopbackClients(b, addr)
+		})
 	}
-	s.Start()
-	defer s.Close()
-	loopbackClients(b, addr)
 }
 
 // loopbackClients runs b.N announces from closed-loop clients against addr.

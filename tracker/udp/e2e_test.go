@@ -9,8 +9,13 @@ import (
 )
 
 func startServer(t *testing.T, cfg Config, addrs ...string) (*Server, []netip.AddrPort) {
+	return startServerIO(t, cfg, false, addrs...)
+}
+
+func startServerIO(t *testing.T, cfg Config, plainIO bool, addrs ...string) (*Server, []netip.AddrPort) {
 	t.Helper()
 	s, _ := newTestServer(t, cfg, nil)
+	s.plainIO = plainIO
 	var bound []netip.AddrPort
 	for _, a := range addrs {
 		b, err := s.Listen(a)
@@ -41,9 +46,16 @@ func peerSet(ps []netip.AddrPort) string {
 }
 
 // One server, a v4 and a v6 bind: each family gets its own peers, with its
-// own stride, and nobody gets itself.
+// own stride, and nobody gets itself. Run with the batched (recvmmsg) loop
+// and the plain one.
 func TestEndToEndDualStack(t *testing.T) {
-	s, bound := startServer(t, Config{Workers: 2}, "127.0.0.1:0", "[::1]:0")
+	for _, plain := range []bool{false, true} {
+		t.Run(map[bool]string{false: "batched", true: "plain"}[plain], func(t *testing.T) { dualStack(t, plain) })
+	}
+}
+
+func dualStack(t *testing.T, plainIO bool) {
+	s, bound := startServerIO(t, Config{Workers: 2}, plainIO, "127.0.0.1:0", "[::1]:0")
 	v4, v6 := bound[0], bound[1]
 	if !v4.Addr().Is4() || v4.Port() == 0 || !v6.Addr().Is6() || v6.Port() == 0 {
 		t.Fatalf("bound %v %v", v4, v6)
@@ -93,7 +105,13 @@ func TestEndToEndDualStack(t *testing.T) {
 // A ":port" bind is one dual-stack socket set: a v4 client arrives
 // v4-mapped and must still be served as v4.
 func TestEndToEndDualStackSocket(t *testing.T) {
-	_, bound := startServer(t, Config{Workers: 1}, ":0")
+	for _, plain := range []bool{false, true} {
+		t.Run(map[bool]string{false: "batched", true: "plain"}[plain], func(t *testing.T) { dualStackSocket(t, plain) })
+	}
+}
+
+func dualStackSocket(t *testing.T, plainIO bool) {
+	_, bound := startServerIO(t, Config{Workers: 1}, plainIO, ":0")
 	port := bound[0].Port()
 	h := hashOf("one socket")
 	a := dial(t, netip.MustParseAddr("127.0.0.1"), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port))

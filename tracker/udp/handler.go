@@ -22,15 +22,17 @@ const (
 // any path plus passkey, less than a packet.
 const maxURLData = 512
 
-// outLen fits the largest reply: an announce with MaxPeersPerReply v6 peers.
-const outLen = announceReplyLen + swarm.MaxPeersPerReply*swarm.CompactV6Size
+// outLen fits the largest reply: an announce with the most peers a cap
+// allows, MaxPeersPerReply v4 ones (v6 caps are a third of that, as long).
+const outLen = announceReplyLen + swarm.MaxPeersPerReply*swarm.CompactV4Size
 
 // worker is one receive loop's private state. Everything a packet needs is
 // here, so handling it allocates nothing and takes no lock of its own.
 type worker struct {
-	s     *Server
-	in    [MaxPacket + 1]byte // one spare byte detects packets longer than MaxPacket
-	out   [outLen]byte
+	s *Server
+	// out receives the reply: outLen bytes owned by the loop, which may
+	// point it at a different buffer before each packet (batched sends).
+	out   []byte
 	req   swarm.Request
 	ann   announceReq
 	url   [maxURLData]byte
@@ -42,7 +44,7 @@ type worker struct {
 	fullMsg string
 }
 
-func newWorker(s *Server) *worker { return &worker{s: s} }
+func newWorker(s *Server) *worker { return &worker{s: s, out: make([]byte, outLen)} }
 
 // handle answers one datagram from src. It returns the reply, which lives in
 // w.out until the next call, or nil to send nothing.

@@ -42,6 +42,7 @@ type Server struct {
 	maxWant6    int
 	ids         connIDs
 	now         func() time.Time // replaced by tests to move through id windows
+	plainIO     bool             // tests: one packet per syscall even where batching exists
 
 	mu      sync.Mutex
 	conns   []*net.UDPConn
@@ -78,7 +79,7 @@ func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counte
 	if err != nil {
 		return nil, fmt.Errorf("udp: connection id secret: %w", err)
 	}
-	want4 := min(cfg.MaxNumWant, swarm.MaxPeersPerReply)
+	want4 := min(cfg.MaxNumWant, swarm.MaxPeersPerReply) // outLen holds this many
 	return &Server{
 		store:       store,
 		acl:         acl,
@@ -197,7 +198,9 @@ func (s *Server) serve(c *net.UDPConn) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.loop(c, newWorker(s))
+		if s.plainIO || !s.loopBatch(c) {
+			s.loop(c)
+		}
 	}()
 }
 

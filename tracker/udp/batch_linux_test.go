@@ -1,0 +1,69 @@
+package udp
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// struct mmsghdr is 64 bytes on 64-bit Linux and 32 on 32-bit (mipsle, arm).
+func TestMmsghdrLayout(t *testing.T) {
+	want := uintptr(64)
+	if unsafe.Sizeof(uintptr(0)) == 4 {
+		want = 32
+	}
+	if got := unsafe.Sizeof(mmsghdr{}); got != want {
+		t.Fatalf("sizeof(mmsghdr) = %d, want %d", got, want)
+	}
+	if off := unsafe.Offsetof(mmsghdr{}.n); off != unsafe.Sizeof(mmsghdr{}.hdr) {
+		t.Fatalf("msg_len at %d", off)
+	}
+}
+
+// Many clients with several requests in flight fill whole batches: every
+// request is answered, each reply goes to its own sender (the batch keeps
+// names, buffers and replies apart), and garbage in a batch is skipped.
+func TestBatchFullBatches(t *testing.T) {
+	_, bound := startServerIO(t, Config{Workers: 1}, false, "127.0.0.1:0")
+	h := hashOf("batch")
+	const clients, rounds, depth = 8, 20, 6
+	var wg sync.WaitGroup
+	errs := make(chan string, clients)
+	for i := 0; i < clients; i++ {
+		c := dial(t, netip.AddrFrom4([4]byte{127, 0, 2, byte(i + 1)}), bound[0])
+		id := c.connect()
+		wg.Add(1)
+		go func(i int, c *client) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				for d := 0; d < depth; d++ {
+					tid := uint32(i<<16 | r<<8 | d)
+					c.conn.WriteToUDPAddrPort(announcePkt(id, tid, annArgs{hash: h, left: 1, numWant: 5, port: uint16(1000 + i)}), bound[0])
+					c.conn.WriteToUDPAddrPort([]byte("junk between requests"), bound[0])
+				}
+				seen := map[uint32]bool{}
+				c.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+				for len(seen) < depth {
+					n, _, err := c.conn.ReadFromUDPAddrPort(c.buf[:])
+					if err != nil {
+						errs <- err.Error()
+						return
+					}
+					tid := uint32(c.buf[4])<<24 | uint32(c.buf[5])<<16 | uint32(c.buf[6])<<8 | uint32(c.buf[7])
+					if tid>>16 != uint32(i) || n < 20 {
+						errs <- "reply for another client"
+						return
+					}
+					seen[tid] = true
+				}
+			}
+		}(i, c)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
