@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -35,10 +36,11 @@ type batch struct {
 }
 
 // loopBatch serves c with recvmmsg/sendmmsg: up to batchSize requests per
-// receive call and their replies in one send call. Under load that halves
-// the server's CPU per packet on loopback (see the package README for the
-// measurement); with one packet waiting it costs what the plain loop does.
-// It returns false, having served nothing, if c offers no raw access.
+// receive call and their replies in one send call. At saturation that
+// roughly halves the server's CPU per announce (measurements in doc.go); with
+// only a few requests in flight it is somewhat slower than the plain loop,
+// which does not matter while the server is mostly idle. It returns false,
+// having served nothing, if c offers no raw access.
 func (s *Server) loopBatch(c *net.UDPConn) bool {
 	rc, err := c.SyscallConn()
 	if err != nil {
@@ -106,7 +108,10 @@ func (s *Server) loopBatch(c *net.UDPConn) bool {
 			return true
 		}
 		if rerr != 0 {
+			// Transient (ENOMEM, a pending ICMP error): go on, but do not
+			// spin if it persists.
 			l.complain("read", rerr)
+			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		nout = 0

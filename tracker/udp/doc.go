@@ -5,6 +5,15 @@
 // socket; a loop owns all its buffers, so handling a packet allocates nothing
 // and shares nothing but the swarm store and the atomic counters.
 //
+// On Linux a loop receives with recvmmsg and answers with sendmmsg, up to 8
+// datagrams per call. Measured on loopback (2 vCPUs, tracker pinned to one,
+// cmd/otbench on the other, 8 sockets x 16 requests in flight, A/B/A/B):
+// 55-65k announces/s batched against 33-36k one packet per syscall, at about
+// 10 against 22 us of tracker CPU per announce. With 4 requests in flight the
+// plain loop answered more (16k vs 12k/s: a batch drains the queue, so the
+// loop sleeps and wakes more often); at 16 in flight batching wins again.
+// Load is what matters for throughput, so batching is the default.
+//
 // Decisions, where BEP 15 or opentracker leave room (the README repeats them):
 //
 //   - Connection ids are a SipHash-2-4 of (client IP, 2-minute window) under

@@ -260,6 +260,12 @@ func TestHandleNumWantCaps(t *testing.T) {
 	if w2.s.maxWant4 != 30 || w2.s.maxWant6 != 10 {
 		t.Fatalf("caps %d/%d", w2.s.maxWant4, w2.s.maxWant6)
 	}
+	// A huge one is bounded by the store's maximum, which the reply
+	// buffer fits in either family.
+	w3, _ := newTestWorker(t, Config{MaxNumWant: 1 << 20})
+	if w3.s.maxWant4 != swarm.MaxPeersPerReply || announceReplyLen+w3.s.maxWant6*swarm.CompactV6Size > outLen {
+		t.Fatalf("caps %d/%d", w3.s.maxWant4, w3.s.maxWant6)
+	}
 }
 
 func TestHandleOptions(t *testing.T) {
