@@ -51,7 +51,8 @@ func newWorker(s *Server) *worker { return &worker{s: s, out: make([]byte, outLe
 func (w *worker) handle(pkt []byte, src netip.AddrPort) []byte {
 	c := w.s.stats
 	c.UDPPackets.Add(1)
-	if len(pkt) < headerLen || len(pkt) > MaxPacket {
+	// Source port 0 cannot be answered (and is always forged).
+	if len(pkt) < headerLen || len(pkt) > MaxPacket || src.Port() == 0 {
 		c.UDPMalformed.Add(1)
 		return nil
 	}

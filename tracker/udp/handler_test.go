@@ -77,6 +77,9 @@ func TestHandleDropsGarbage(t *testing.T) {
 	badMagic[7] ^= 1
 	tooLong := announcePkt(id, 1, annArgs{hash: hashOf("x"), port: 1})
 	tooLong = append(tooLong, make([]byte, MaxPacket)...)
+	if r := w.handle(connectPkt(1), netip.MustParseAddrPort("127.0.0.1:0")); r != nil {
+		t.Error("answered source port 0")
+	}
 	for name, pkt := range map[string][]byte{
 		"empty":            nil,
 		"15 bytes":         make([]byte, 15),
