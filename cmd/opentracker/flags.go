@@ -63,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			}
 			*given = true
 			if p != 0 { // port 0 switches the protocol off
-				*dst = append(*dst, netip.AddrPortFrom(o.ip, uint16(p)).String())
+				*dst = append(*dst, bindsFor(o.ip, uint16(p))...)
 			}
 			return nil
 		}
@@ -93,10 +93,24 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-w and -b exclude each other")
 	}
 	if o.ipGiven && !o.tcpGiven && !o.udpGiven {
-		def := netip.AddrPortFrom(o.ip, 6969).String()
-		o.tcp, o.udp, o.tcpGiven, o.udpGiven = []string{def}, []string{def}, true, true
+		def := bindsFor(o.ip, 6969)
+		o.tcp, o.udp, o.tcpGiven, o.udpGiven = def, def, true, true
 	}
 	return o, nil
+}
+
+// bindsFor returns the listen addresses for ip and port. "::" (also the
+// default) means every address, v4 and v6, as for opentracker: the binds are
+// "0.0.0.0" and "[::]" (IPv6 only) rather than one dual-stack socket, which
+// some router kernels are built without.
+func bindsFor(ip netip.Addr, port uint16) []string {
+	if ip == netip.IPv6Unspecified() {
+		return []string{
+			netip.AddrPortFrom(netip.IPv4Unspecified(), port).String(),
+			netip.AddrPortFrom(ip, port).String(),
+		}
+	}
+	return []string{netip.AddrPortFrom(ip, port).String()}
 }
 
 // apply lays the switches over the configuration.

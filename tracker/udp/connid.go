@@ -1,10 +1,11 @@
 package udp
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"math/bits"
 	"net/netip"
+
+	"github.com/opentracker-go/opentracker/tracker/internal/secret"
 )
 
 // idWindow is the lifetime step of connection ids in seconds. An id made in
@@ -20,7 +21,7 @@ type connIDs struct{ k0, k1 uint64 }
 
 func newConnIDs() (connIDs, error) {
 	var k [16]byte
-	if _, err := rand.Read(k[:]); err != nil {
+	if err := secret.Read(k[:]); err != nil {
 		return connIDs{}, err
 	}
 	return connIDs{binary.LittleEndian.Uint64(k[:8]), binary.LittleEndian.Uint64(k[8:])}, nil

@@ -147,8 +147,7 @@ func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
 		return w.announceError(tid, err)
 	}
 	c.UDPAnnounces.Add(1)
-	if r.Event == swarm.EventCompleted && r.Seeder {
-		// The store only counts a completion from a seeder, so do we.
+	if res.NewDownload {
 		c.Completed.Add(1)
 	}
 	out := appendAnnounceReply(w.out[:0], tid, s.interval(), res.Leechers, res.Seeders)
