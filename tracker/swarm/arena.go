@@ -13,6 +13,9 @@ const (
 	unitWords   = 4  // smallest block: 16 bytes
 	maxOrderCap = 20 // largest block: 2^20 units = 16 MiB
 	freeBit     = 0x80
+	// maxUnits keeps word offsets (unit*unitWords) within uint32: a 16 GiB
+	// arena, far beyond any router.
+	maxUnits = 1<<32/unitWords - 1
 )
 
 type arena struct {
@@ -29,8 +32,8 @@ type arena struct {
 // byte each unit needs.
 func arenaUnitsFor(budget int64) uint32 {
 	n := budget / (unitWords*4 + 1)
-	if n > 1<<31 {
-		n = 1 << 31
+	if n > maxUnits {
+		n = maxUnits
 	}
 	if n < 0 {
 		n = 0

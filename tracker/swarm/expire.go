@@ -45,30 +45,28 @@ func (s *Store) sweepShardAt(sh *shard) {
 	now := s.now.get()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for pos := uint32(0); pos < uint32(len(sh.index)); {
-		e := sh.index[pos]
-		if e == 0 {
-			pos++
+	// Walk the slots, not the index: deleting shifts index entries but
+	// never moves a slot.
+	for slot := uint32(0); slot < sh.nextSlot; slot++ {
+		t := &sh.slots[slot]
+		if t.touched == freeMark {
 			continue
 		}
-		t := &sh.slots[e-1]
 		for f := range t.lists {
 			gone, seeds := t.lists[f].expire(s.arena, recordWords[f], now, s.peerTTL)
 			sh.peers[f] -= uint32(gone)
 			sh.seeds -= uint32(seeds)
 		}
-		if t.lists[0].n == 0 && t.lists[1].n == 0 {
-			ttl := s.peerTTL
-			if t.completed > 0 {
-				ttl = s.torrentTTL
-			}
-			if now-t.touched >= ttl {
-				// The backward shift may move a later entry into pos:
-				// look at pos again.
-				sh.delete(pos, &s.keys)
-				continue
-			}
+		if t.lists[0].n != 0 || t.lists[1].n != 0 {
+			continue
 		}
-		pos++
+		ttl := s.peerTTL
+		if t.completed > 0 {
+			ttl = s.torrentTTL
+		}
+		if now-t.touched >= ttl {
+			pos, _ := sh.find(&t.hash, hashKey(&t.hash, &s.keys))
+			sh.delete(pos, &s.keys)
+		}
 	}
 }

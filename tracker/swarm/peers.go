@@ -114,8 +114,13 @@ func search(recs []uint32, k *peerKey, w int) (int, bool) {
 // most a fifth of its region. It fails only when the arena has no room; the
 // list is then unchanged.
 func (l *peerList) grow(a *arena, w int) bool {
-	units := max(l.units+l.units/4, unitsFor(l.n+1, w))
+	need := unitsFor(l.n+1, w)
+	units := max(l.units+l.units/4, need)
 	off, ok := a.allocRegion(units)
+	if !ok && units > need { // nearly full: take just what one more needs
+		units = need
+		off, ok = a.allocRegion(units)
+	}
 	if !ok {
 		return false
 	}

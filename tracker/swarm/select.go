@@ -21,17 +21,18 @@ func eligible(l *peerList, leechersOnly bool, selfHere bool) int {
 }
 
 // splitWant divides numwant between families with e4 and e6 eligible peers:
-// each family with peers gets at least a quarter, the rest by share.
+// by their shares, but each family with peers gets at least a quarter of
+// numwant (or all it has), so that a dual-stack client sees both.
 func splitWant(numwant, e4, e6 int) (int, int) {
 	if e4+e6 <= numwant {
 		return e4, e6
 	}
 	q4 := numwant * e4 / (e4 + e6)
-	if floor := min(e4, numwant/4); q4 < floor {
-		q4 = floor
-	}
+	q4 = max(q4, min(e4, numwant/4))
+	q4 = min(q4, numwant-min(e6, numwant/4))
+	q4 = min(q4, e4)
 	q6 := min(e6, numwant-q4)
-	q4 = min(e4, numwant-q6)
+	q4 = min(e4, numwant-q6) // hand back what the v6 side could not use
 	return q4, q6
 }
 

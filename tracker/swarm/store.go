@@ -122,6 +122,7 @@ func New(cfg Config) (*Store, error) {
 		sh := &s.shards[i]
 		sh.slots = slots[i*perShard : (i+1)*perShard : (i+1)*perShard]
 		sh.index = index[i*indexLen : (i+1)*indexLen : (i+1)*indexLen]
+		sh.live = uint32(min(minIndex, indexLen))
 	}
 	return s, nil
 }
@@ -158,7 +159,8 @@ func (s *Store) Announce(req *Request, buf *PeerBuffer) (Result, error) {
 			res.Fresh = true
 			return res, nil
 		}
-		if _, ok := sh.add(pos, &req.InfoHash, now); !ok {
+		var ok bool
+		if pos, ok = sh.add(pos, &req.InfoHash, home, now, &s.keys); !ok {
 			s.refusedT.add()
 			return res, errTorrentsFull
 		}
@@ -207,6 +209,7 @@ func (s *Store) Announce(req *Request, buf *PeerBuffer) (Result, error) {
 		if req.Event == EventCompleted && seeder && old&flagCompleted == 0 {
 			next |= flagCompleted
 			t.completed++
+			sh.completed++
 			res.Fresh, res.NewDownload = true, true
 		}
 		*st = next
@@ -229,6 +232,7 @@ func (s *Store) Announce(req *Request, buf *PeerBuffer) (Result, error) {
 		}
 		if state&flagCompleted != 0 {
 			t.completed++
+			sh.completed++
 			res.NewDownload = true
 		}
 		sh.peers[f]++
@@ -306,11 +310,11 @@ func (s *Store) Range(fn func(InfoHash, Counts) bool) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		for _, e := range sh.index {
-			if e == 0 {
+		for slot := uint32(0); slot < sh.nextSlot; slot++ {
+			t := &sh.slots[slot]
+			if t.touched == freeMark {
 				continue
 			}
-			t := &sh.slots[e-1]
 			if !fn(t.hash, t.counts()) {
 				sh.mu.Unlock()
 				return
@@ -337,11 +341,7 @@ func (s *Store) Stats() Stats {
 		st.Peers4 += int(sh.peers[0])
 		st.Peers6 += int(sh.peers[1])
 		st.Seeders += int(sh.seeds)
-		for _, e := range sh.index {
-			if e != 0 {
-				st.Completed += uint64(sh.slots[e-1].completed)
-			}
-		}
+		st.Completed += sh.completed
 		sh.mu.Unlock()
 	}
 	return st
@@ -356,12 +356,16 @@ func (s *Store) Restore(h InfoHash, completed uint32) error {
 	defer sh.mu.Unlock()
 	pos, found := sh.find(&h, home)
 	if !found {
-		if _, ok := sh.add(pos, &h, s.now.get()); !ok {
+		var ok bool
+		if pos, ok = sh.add(pos, &h, home, s.now.get(), &s.keys); !ok {
 			s.refusedT.add()
 			return errTorrentsFull
 		}
 	}
 	t := &sh.slots[sh.index[pos]-1]
-	t.completed = max(t.completed, completed)
+	if completed > t.completed {
+		sh.completed += uint64(completed - t.completed)
+		t.completed = completed
+	}
 	return nil
 }
