@@ -31,6 +31,12 @@ const stateSaveEvery = 10 * time.Minute
 // reference: allocate, bind every socket, drop privileges, then read files
 // (whose paths are inside the chroot) and start serving.
 func serve(cfg *config.Config, logger *log.Logger) error {
+	// Catch signals first: a SIGTERM or SIGHUP during start-up (procd
+	// reloading right after boot) must not kill the daemon unsaved; it is
+	// handled once serving starts.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(signals)
 	if cfg.Livesync.Listen != "" {
 		return errors.New("livesync.listen: live sync is not implemented in this version; leave it empty")
 	}
@@ -143,8 +149,6 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	}
 	packets.Start()
 
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	saveTick := time.NewTicker(stateSaveEvery)
 	defer saveTick.Stop()
 	save := func() {
@@ -173,7 +177,6 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		}
 		break
 	}
-	signal.Stop(signals)
 	web.Close()
 	packets.Close()
 	cancel()
