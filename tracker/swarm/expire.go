@@ -42,9 +42,9 @@ func (s *Store) SweepAll() {
 }
 
 func (s *Store) sweepShardAt(sh *shard) {
-	now := s.now.get()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	now := s.now.get() // after the lock: no announce in this shard is newer
 	// Walk the slots, not the index: deleting shifts index entries but
 	// never moves a slot.
 	for slot := uint32(0); slot < sh.nextSlot; slot++ {

@@ -62,6 +62,8 @@ type Store struct {
 	refusedP    counter
 }
 
+var errNoAddress = errors.New("announce without a valid address")
+
 // New allocates the whole store. It fails on a budget too small to be useful.
 func New(cfg Config) (*Store, error) {
 	if cfg.MemoryBudget < minBudget {
@@ -75,6 +77,9 @@ func New(cfg Config) (*Store, error) {
 	}
 	if cfg.PeerTimeout < time.Minute || cfg.PeerTimeout > 3*24*time.Hour {
 		return nil, errors.New("peer timeout must be between 1 minute and 3 days")
+	}
+	if cfg.TorrentTimeout < cfg.PeerTimeout {
+		return nil, errors.New("torrent timeout must not be shorter than the peer timeout")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -146,7 +151,7 @@ func (s *Store) Announce(req *Request, buf *PeerBuffer) (Result, error) {
 	var res Result
 	key, ok := makeKey(req.Peer)
 	if !ok {
-		return res, errors.New("announce without a valid address")
+		return res, errNoAddress
 	}
 	now := s.now.get()
 	sh, home := s.shardFor(&req.InfoHash)
