@@ -4,8 +4,8 @@
 package privdrop
 
 import (
-	"fmt"
 	"bufio"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
