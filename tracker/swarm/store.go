@@ -78,8 +78,8 @@ func New(cfg Config) (*Store, error) {
 	if cfg.PeerTimeout < time.Minute || cfg.PeerTimeout > 3*24*time.Hour {
 		return nil, errors.New("peer timeout must be between 1 minute and 3 days")
 	}
-	if cfg.TorrentTimeout < cfg.PeerTimeout {
-		return nil, errors.New("torrent timeout must not be shorter than the peer timeout")
+	if cfg.TorrentTimeout < time.Minute {
+		return nil, errors.New("torrent timeout must be at least a minute")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
