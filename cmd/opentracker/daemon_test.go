@@ -336,7 +336,10 @@ func TestLibtorrentOverHTTP(t *testing.T) {
 		t.Skip("python3-libtorrent is not installed (.ci/run installs it)")
 	}
 	d := startDaemon(t, "")
-	out, err := exec.Command("/usr/bin/python3", "testdata/libtorrent_http.py", d.tcp[0].String(), "40").CombinedOutput()
+	// The script is shared with the UDP package's real-client test.
+	script := filepath.Join("..", "..", "tracker", "udp", "testdata", "libtorrent_swarm.py")
+	url := "http://" + d.tcp[0].String() + "/announce"
+	out, err := exec.Command("/usr/bin/python3", script, url, "40", "127.0.0.1").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "DOWNLOADED") {
 		t.Fatalf("libtorrent: %v\n%s", err, out)
 	}

@@ -1,13 +1,14 @@
 # Two libtorrent sessions, a seeder and a downloader, find each other through
-# the UDP tracker given as argv[1] (host:port, [v6]:port). argv[2] is the
-# timeout in seconds, argv[3] the address the clients listen on. Prints
-# tracker replies and DOWNLOADED when the downloader has the whole file;
-# exits 1 on timeout.
-# Run by TestLibtorrentClients (udp package) with Debian's python3-libtorrent.
+# the tracker given as argv[1]: host:port or [v6]:port for UDP, or a whole
+# announce URL (http://host:port/announce). argv[2] is the timeout in
+# seconds, argv[3] the address the clients listen on. Prints tracker replies
+# and DOWNLOADED when the downloader has the whole file; exits 1 on timeout.
+# Run with Debian's python3-libtorrent by TestLibtorrentClients (udp package)
+# and TestLibtorrentOverHTTP (cmd/opentracker).
 import os, sys, tempfile, time
 import libtorrent as lt
 
-tracker = "udp://%s/announce" % sys.argv[1]
+tracker = sys.argv[1] if "://" in sys.argv[1] else "udp://%s/announce" % sys.argv[1]
 d = tempfile.mkdtemp()
 os.makedirs(d + "/seed")
 with open(d + "/seed/f.bin", "wb") as f:
