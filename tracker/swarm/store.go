@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -58,6 +59,7 @@ type Store struct {
 	torrentTTL  uint32 // minutes
 	budgetBytes int64
 	sweepShard  atomic.Uint32
+	observe     func(News)
 	refusedT    counter
 	refusedP    counter
 }
@@ -148,6 +150,31 @@ func (s *Store) Tick() {
 
 // Announce records an announce and writes the reply's peers into buf.
 func (s *Store) Announce(req *Request, buf *PeerBuffer) (Result, error) {
+	res, err := s.announce(req, buf)
+	if err == nil && res.Fresh && s.observe != nil && !req.FromSync {
+		s.observe(News{InfoHash: req.InfoHash, Peer: req.Peer, Event: req.Event,
+			Seeder: req.Seeder || req.Event == EventPaused, NewDownload: res.NewDownload})
+	}
+	return res, err
+}
+
+// News is an announce worth telling other trackers about (Result.Fresh).
+// It is passed by value, with nothing pointing into the caller's buffers.
+type News struct {
+	InfoHash    InfoHash
+	Peer        netip.AddrPort
+	Event       Event
+	Seeder      bool
+	NewDownload bool
+}
+
+// Observe makes fn see every announce whose Result is Fresh, after the
+// store has applied it and released its locks (live sync broadcasts them).
+// Announces marked FromSync are not shown, so synced peers are never sent
+// on. Call it before the store serves announces.
+func (s *Store) Observe(fn func(News)) { s.observe = fn }
+
+func (s *Store) announce(req *Request, buf *PeerBuffer) (Result, error) {
 	var res Result
 	key, ok := makeKey(req.Peer)
 	if !ok {

@@ -327,6 +327,8 @@ func TestConcurrentAnnounces(t *testing.T) {
 
 func TestAnnounceAndScrapeAllocateNothing(t *testing.T) {
 	s, _ := newTestStore(t, 4<<20)
+	var news int
+	s.Observe(func(News) { news++ }) // an observer must not make announces allocate
 	for i := 0; i < 200; i++ {
 		announce(t, s, hashN(i%10), peer4(i, 1), i%2 == 0, EventStarted, 0)
 	}
@@ -368,5 +370,27 @@ func TestNewDownloadIsReportedOnce(t *testing.T) {
 	// a refusal's message is built once
 	if n := testing.AllocsPerRun(100, func() { _ = errPeersFull.Error() }); n != 0 {
 		t.Fatalf("FullError.Error allocates %v", n)
+	}
+}
+
+func TestObserverSeesFreshAnnouncesButNotSyncedOnes(t *testing.T) {
+	s, clk := newTestStore(t, 1<<20)
+	var seen []string
+	s.Observe(func(n News) {
+		seen = append(seen, fmt.Sprintf("%v/%d/%v", n.Peer, n.Event, n.NewDownload))
+	})
+	h, a, b := hashN(9), peer4(1, 1), peer4(2, 2)
+	announce(t, s, h, a, false, EventStarted, 0)  // new: seen
+	announce(t, s, h, a, false, EventNone, 0)     // re-announce at once: not news
+	announce(t, s, h, a, true, EventCompleted, 0) // completed: seen
+	var buf PeerBuffer
+	s.Announce(&Request{InfoHash: h, Peer: b, FromSync: true}, &buf) // synced: not seen
+	clk.Advance(11 * time.Minute)
+	s.Tick()
+	announce(t, s, h, b, false, EventNone, 0)    // 11 minutes later: seen again
+	announce(t, s, h, a, false, EventStopped, 0) // stopped: seen
+	want := []string{"10.0.0.1:1/2/false", "10.0.0.1:1/1/true", "10.0.0.2:2/0/false", "10.0.0.1:1/3/false"}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("observer saw %v, want %v", seen, want)
 	}
 }

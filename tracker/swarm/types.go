@@ -54,6 +54,7 @@ type Request struct {
 	Seeder   bool   // left == 0
 	NumWant  int    // peers wanted in total; capped at MaxPeersPerReply
 	Families Family // families to return peers from
+	FromSync bool   // learnt from another tracker (live sync): not observed
 }
 
 // Counts is a torrent's scrape triple.
