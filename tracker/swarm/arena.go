@@ -85,6 +85,12 @@ func (a *arena) allocRegion(n uint32) (uint32, bool) {
 
 // releaseRange gives back units [from, to) of the region starting at base.
 func (a *arena) releaseRange(base, from, to uint32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.releaseRangeLocked(base, from, to)
+}
+
+func (a *arena) releaseRangeLocked(base, from, to uint32) {
 	for p := from; p < to; {
 		s := p & -p // largest block size p is aligned to
 		if p == 0 {
@@ -97,9 +103,37 @@ func (a *arena) releaseRange(base, from, to uint32) {
 		for uint32(1)<<k < s {
 			k++
 		}
-		a.release(base+p, k)
+		a.freeBlock(base+p, k)
 		p += s
 	}
+}
+
+// extend grows the region of n units at u to m units in place, when the
+// units after it are free blocks: usually the tail that allocRegion gave
+// back, unless another list has taken it since. A region never grows past
+// the alignment of its start, so that its tail still splits into aligned
+// blocks. It saves the copy and keeps a growing list where it was.
+func (a *arena) extend(u, n, m uint32) bool {
+	if u != 0 && m > u&-u {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := n
+	for p < m { // check first: claim nothing unless all of it is free
+		if u+p >= a.units || a.meta[u+p]&freeBit == 0 {
+			return false
+		}
+		p += 1 << (a.meta[u+p] &^ freeBit)
+	}
+	for p = n; p < m; {
+		k := a.meta[u+p] &^ freeBit
+		a.unlink(k, u+p)
+		a.used += 1 << k
+		p += 1 << k
+	}
+	a.releaseRangeLocked(u, m, p) // what the last block held beyond m
+	return true
 }
 
 func (a *arena) push(k uint8, u uint32) {
@@ -157,6 +191,11 @@ func (a *arena) alloc(k uint8) (uint32, bool) {
 func (a *arena) release(u uint32, k uint8) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.freeBlock(u, k)
+}
+
+// freeBlock is release with the lock held.
+func (a *arena) freeBlock(u uint32, k uint8) {
 	a.used -= 1 << k
 	a.meta[u] = 0
 	for k < a.maxOrder {

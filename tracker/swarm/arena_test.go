@@ -74,6 +74,7 @@ func TestArenaRegionsGrowShrinkAndRestore(t *testing.T) {
 	var held []region
 	rng := rand.New(rand.NewPCG(3, 4))
 	owner := make([]int, 3000) // which held region covers a unit, -1 none
+	extended := 0
 	check := func() {
 		for i := range owner {
 			owner[i] = -1
@@ -99,6 +100,13 @@ func TestArenaRegionsGrowShrinkAndRestore(t *testing.T) {
 			a.releaseRange(held[i].u, 0, held[i].n)
 			held[i] = held[len(held)-1]
 			held = held[:len(held)-1]
+		case op == 2 && len(held) > 0 && rng.IntN(2) == 0: // grow in place
+			i := rng.IntN(len(held))
+			m := held[i].n + uint32(rng.IntN(40)) + 1
+			if a.extend(held[i].u, held[i].n, m) {
+				held[i].n = m
+				extended++
+			}
 		case op == 1 && len(held) > 0: // shrink in place
 			i := rng.IntN(len(held))
 			if keep := uint32(rng.IntN(int(held[i].n))) + 1; keep < held[i].n {
@@ -116,6 +124,9 @@ func TestArenaRegionsGrowShrinkAndRestore(t *testing.T) {
 		}
 	}
 	check()
+	if extended < 100 {
+		t.Fatalf("only %d regions grew in place", extended)
+	}
 	for _, r := range held {
 		a.releaseRange(r.u, 0, r.n)
 	}

@@ -109,13 +109,25 @@ func search(recs []uint32, k *peerKey, w int) (int, bool) {
 	return lo, false
 }
 
-// grow moves the list into a region a quarter larger (at least one more
-// record): the copies stay amortised O(1) per insert while a list wastes at
-// most a fifth of its region. It fails only when the arena has no room; the
-// list is then unchanged.
+// grow makes the list's region a quarter larger (at least one more record),
+// in place when it can, else by moving it: the copies stay amortised O(1)
+// per insert while a list wastes at most a fifth of its region. It fails
+// only when the arena has no room; the list is then unchanged.
 func (l *peerList) grow(a *arena, w int) bool {
 	need := unitsFor(l.n+1, w)
 	units := max(l.units+l.units/4, need)
+	if l.units != 0 {
+		// In place if the units after the list are free; when nearly
+		// full, as much as one more record needs.
+		if a.extend(l.off, l.units, units) {
+			l.units = units
+			return true
+		}
+		if units > need && a.extend(l.off, l.units, need) {
+			l.units = need
+			return true
+		}
+	}
 	off, ok := a.allocRegion(units)
 	if !ok && units > need { // nearly full: take just what one more needs
 		units = need
