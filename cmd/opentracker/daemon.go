@@ -16,6 +16,7 @@ import (
 	"github.com/opentracker-go/opentracker/tracker/access"
 	"github.com/opentracker-go/opentracker/tracker/config"
 	httpfront "github.com/opentracker-go/opentracker/tracker/http"
+	"github.com/opentracker-go/opentracker/tracker/livesync"
 	"github.com/opentracker-go/opentracker/tracker/privdrop"
 	"github.com/opentracker-go/opentracker/tracker/state"
 	"github.com/opentracker-go/opentracker/tracker/stats"
@@ -37,9 +38,6 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(signals)
-	if cfg.Livesync.Listen != "" {
-		return errors.New("livesync.listen: live sync is not implemented in this version; leave it empty")
-	}
 	store, err := swarm.New(swarm.Config{
 		MemoryBudget: int64(cfg.MemoryBudget),
 		MaxTorrents:  cfg.MaxTorrents,
@@ -85,11 +83,15 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	}
 
 	var listeners []net.Listener
+	var peerSync *livesync.Syncer
 	closeAll := func() {
 		for _, ln := range listeners {
 			ln.Close()
 		}
 		packets.Close()
+		if peerSync != nil {
+			peerSync.Close()
+		}
 	}
 	for _, a := range cfg.Listen.TCP {
 		ln, err := listenTCP(a)
@@ -110,6 +112,18 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	}
 	if len(cfg.Listen.TCP)+len(cfg.Listen.UDP) == 0 {
 		return errors.New("listen: neither tcp nor udp addresses: nothing to serve")
+	}
+	if cfg.Livesync.Listen != "" {
+		// Bound now, before the privilege drop; started once serving.
+		// Multicast loopback on: own packets are dropped by tracker id, and
+		// it lets trackers on one host sync.
+		at, _ := netip.ParseAddrPort(cfg.Livesync.Listen) // validated
+		nodes, _ := access.ParseNetworks(cfg.Livesync.Nodes)
+		if peerSync, err = livesync.Open(livesync.Config{Listen: at, Nodes: nodes, Loopback: true},
+			store, acl, counters); err != nil {
+			closeAll()
+			return fmt.Errorf("livesync.listen %s: %v", cfg.Livesync.Listen, err)
+		}
 	}
 
 	if did, err := privdrop.Drop(cfg.System.User, cfg.System.Chroot); err != nil {
@@ -139,6 +153,12 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		}
 	}
 
+	if peerSync != nil {
+		// After the state restore, so restored peers are not broadcast.
+		store.Observe(peerSync.Send)
+		peerSync.Start()
+		logger.Print(peerSync)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -179,6 +199,9 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	}
 	web.Close()
 	packets.Close()
+	if peerSync != nil {
+		peerSync.Close()
+	}
 	cancel()
 	wg.Wait()
 	save()

@@ -1,0 +1,126 @@
+//go:build linux
+
+package livesync
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/opentracker-go/opentracker/tracker/access"
+)
+
+// inNetns runs fn on a thread inside a fresh network namespace (loopback up,
+// multicast routed over it); sockets fn makes stay in that namespace. The
+// thread is never unlocked, so it ends with its goroutine.
+func inNetns(t *testing.T, fn func()) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (creates a network namespace)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2's ip")
+	}
+	ns := fmt.Sprintf("otlsunit%d", os.Getpid())
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	exec.Command("ip", "netns", "del", ns).Run()
+	ip("netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ip("-n", ns, "link", "set", "lo", "up")
+	ip("-n", ns, "link", "set", "lo", "multicast", "on")
+	ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", "lo")
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		f, err := os.Open("/var/run/netns/" + ns)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- err
+			return
+		}
+		fn()
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSockets: what goes on the wire, seen by a plain group member: from
+// <listen ip>:<port> to 224.0.23.5:9696, TTL 1, loop as configured.
+func TestSockets(t *testing.T) {
+	var s *Syncer
+	var listener *net.UDPConn
+	var err error
+	inNetns(t, func() {
+		nodes, _ := access.ParseNetworks([]string{"127.0.0.0/8"})
+		s, err = Open(Config{Listen: netip.MustParseAddrPort("127.0.0.1:9696"), Nodes: nodes,
+			FlushDelay: 10 * time.Millisecond, Loopback: true}, nil, nil, nil)
+		if err != nil {
+			return
+		}
+		lc := net.ListenConfig{Control: reuseAddr}
+		var c net.PacketConn
+		if c, err = lc.ListenPacket(context.Background(), "udp4", "0.0.0.0:9696"); err != nil {
+			return
+		}
+		listener = c.(*net.UDPConn)
+		err = control(listener, func(fd int) error {
+			return syscall.SetsockoptIPMreq(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP,
+				&syscall.IPMreq{Multiaddr: Group.As4(), Interface: [4]byte{127, 0, 0, 1}})
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	defer s.Close()
+	control(s.send, func(fd int) error {
+		ttl, _ := syscall.GetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_MULTICAST_TTL)
+		loop, _ := syscall.GetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_MULTICAST_LOOP)
+		if ttl != 1 || loop != 1 {
+			t.Errorf("multicast ttl %d loop %d", ttl, loop)
+		}
+		return nil
+	})
+	s.Start()
+	n := goldenNews()[1]
+	s.Send(n)
+	listener.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2048)
+	got, src, err := listener.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := s.ID()
+	if src != netip.MustParseAddrPort("127.0.0.1:9696") || got != 48 || string(buf[:4]) != string(id[:]) || buf[7] != TypeV6 {
+		t.Fatalf("from %v: %x", src, buf[:got])
+	}
+	// Our own packet came back to our receive socket too (loop on) and was
+	// dropped by id.
+	for deadline := time.Now().Add(2 * time.Second); s.Stats().PacketsRejected == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := s.Stats(); st.PacketsRejected != 1 || st.PacketsReceived != 0 || st.PacketsSent != 1 {
+		t.Fatalf("%+v", st)
+	}
+}
