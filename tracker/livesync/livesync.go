@@ -1,7 +1,6 @@
 package livesync
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/internal/secret"
 	"github.com/opentracker-go/opentracker/tracker/stats"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
@@ -106,7 +106,7 @@ func newSyncer(cfg Config, store *swarm.Store, acl *access.List, counters *stats
 	}
 	// crypto/rand: upstream seeds random() with the start second, so
 	// trackers started in the same second share an id and ignore each other.
-	if _, err := rand.Read(s.id[:]); err != nil {
+	if err := secret.Read(s.id[:]); err != nil {
 		return nil, err
 	}
 	for range packetPool {
