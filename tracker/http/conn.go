@@ -40,16 +40,20 @@ func putConn(cn *conn) {
 // serve reads requests until the client or the server ends the connection.
 // Requests are handled in order, one reply per request, so pipelining works:
 // bytes after one request head stay in the buffer for the next.
-func (cn *conn) serve() {
+func (cn *conn) serve() { cn.serveFrom(0, false) }
+
+// serveFrom is serve with buf[:end] already read from the connection; served
+// tells that a request was answered on it before (it is keep-alive idle when
+// it waits with nothing buffered).
+func (cn *conn) serveFrom(end int, served bool) {
 	s := cn.srv
 	defer func() {
 		cn.nc.Close()
 		s.untrack(cn)
 		putConn(cn)
 	}()
-	start, end := 0, 0 // unconsumed input is buf[start:end]
-	arm := true        // the next read starts a new request: arm its deadline
-	served := false
+	start := 0   // unconsumed input is buf[start:end]
+	arm := true  // the next read starts a new request: arm its deadline
 	scanned := 0 // bytes of buf[start:end] searched for a terminator
 	for {
 		// Tolerate stray CR LF between requests (RFC 9112 §2.2).

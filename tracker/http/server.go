@@ -46,6 +46,8 @@ type Server struct {
 	lns      map[net.Listener]struct{}
 	wg       sync.WaitGroup
 	doneOnce sync.Once
+
+	inline atomic.Uint64 // requests answered inline on a raw socket (tests)
 }
 
 // NewServer returns a Server for store. A nil acl allows every torrent; a nil
@@ -115,15 +117,30 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrServerClosed
 	}
 	s.lns[ln] = struct{}{}
+	// Close also waits for Serve, which may be answering a request inline.
+	s.wg.Add(1)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.lns, ln)
 		s.mu.Unlock()
+		s.wg.Done()
 	}()
 
+	var raw *rawAcceptor
+	if tl, ok := ln.(*net.TCPListener); ok && FastAccept {
+		raw = s.newRawAcceptor(tl)
+	}
 	var backoff time.Duration
 	for {
+		if raw != nil {
+			// Linux: take queued connections with raw accept4 and answer
+			// simple requests inline; block in Accept below only when the
+			// queue is empty.
+			if err, done := raw.acceptQueued(); done {
+				return err
+			}
+		}
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.closing.Load() {
@@ -131,16 +148,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				// EMFILE and friends: back off instead of spinning.
-				if backoff == 0 {
-					backoff = 5 * time.Millisecond
-				} else if backoff *= 2; backoff > time.Second {
-					backoff = time.Second
-				}
-				s.cfg.Logf("http: accept: %v; retrying in %v", err, backoff)
-				select {
-				case <-time.After(backoff):
-				case <-s.done:
+				if !s.backoffAccept(&backoff, err) {
 					return ErrServerClosed
 				}
 				continue
@@ -163,6 +171,23 @@ func (s *Server) Serve(ln net.Listener) error {
 			return ErrServerClosed
 		}
 		go cn.serve()
+	}
+}
+
+// backoffAccept waits after a temporary accept error (EMFILE and friends)
+// instead of spinning. It returns false when the server closes meanwhile.
+func (s *Server) backoffAccept(backoff *time.Duration, err error) bool {
+	if *backoff == 0 {
+		*backoff = 5 * time.Millisecond
+	} else if *backoff *= 2; *backoff > time.Second {
+		*backoff = time.Second
+	}
+	s.cfg.Logf("http: accept: %v; retrying in %v", err, *backoff)
+	select {
+	case <-time.After(*backoff):
+		return true
+	case <-s.done:
+		return false
 	}
 }
 
@@ -263,3 +288,8 @@ func peerOf(nc net.Conn) netip.AddrPort {
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
+
+// FastAccept enables, on Linux TCP listeners, the raw accept loop that
+// answers a connection's first announce or scrape inline (see serveFast).
+// Tests turn it off to exercise the portable path; set it before Serve.
+var FastAccept = true

@@ -1,0 +1,269 @@
+//go:build linux
+
+package http
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// rawServe connects a client to a throwaway listener, sends first, and hands
+// the server side to tt's serveRaw as the raw accept loop would, once first
+// has arrived (unless wait is false). It returns the client side.
+func rawServe(t *testing.T, tt *testTracker, first string, wait bool) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, br := dial(t, ln.Addr().String())
+	if _, err := io.WriteString(c, first); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _ := sc.(*net.TCPConn).SyscallConn()
+	fd := -1
+	rc.Control(func(s uintptr) { fd, err = unix.Dup(int(s)) }) // shares O_NONBLOCK
+	sc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); wait; time.Sleep(time.Millisecond) {
+		n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+		if err != nil || n >= len(first) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if tt.srv.slots != nil && !tt.srv.takeSlot() { // as acceptQueued
+		t.Fatal("no slot")
+	}
+	tt.srv.serveRaw(fd, c.LocalAddr().(*net.TCPAddr).AddrPort())
+	return c, br
+}
+
+func readAllResponses(t *testing.T, br *bufio.Reader, n int) []*response {
+	t.Helper()
+	var rs []*response
+	for i := 0; i < n; i++ {
+		r, err := readResponse(br)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+func expectCleanEOF(t *testing.T, br *bufio.Reader) {
+	t.Helper()
+	if b, err := io.ReadAll(br); err != nil || len(b) > 0 {
+		t.Fatalf("after the reply: %q, %v; want a clean EOF", b, err)
+	}
+}
+
+func TestFastPathOneShot(t *testing.T) {
+	tt := startTracker(t, Config{}, nil, nil, "")
+	h := ih(7)
+	for i, req := range []string{
+		"GET " + announceURL(h, 1000, "&left=1") + " HTTP/1.0\r\n\r\n",
+		"GET " + announceURL(h, 1001, "&left=0") + " HTTP/1.1\r\nConnection: close\r\n\r\n",
+		"GET " + announceURL(h, 1002, "&left=1") + "\n\n",
+		"GET /scrape?info_hash=" + esc(h[:]) + " HTTP/1.0\r\nHost: x\r\n\r\n",
+	} {
+		before := tt.srv.inline.Load()
+		_, br := rawServe(t, tt, req, true)
+		r := readAllResponses(t, br, 1)[0]
+		if r.status != 200 || r.header["connection"] != "close" {
+			t.Fatalf("%d: %d %v", i, r.status, r.header)
+		}
+		expectCleanEOF(t, br)
+		if tt.srv.inline.Load() != before+1 {
+			t.Fatalf("%d: not answered inline", i)
+		}
+	}
+	r := get(t, tt.addr, "/scrape?info_hash="+esc(h[:]))
+	if f := scrapeFiles(t, r.body)[h]; f != [3]int64{1, 0, 2} {
+		t.Fatalf("scrape %v", f)
+	}
+	// The peer address is the client's.
+	a := decodeAnnounce(t, get(t, tt.addr, announceURL(h, 1003, "&left=1&compact=1")).body)
+	if !peerSet(a.peers)[netip.MustParseAddrPort("127.0.0.1:1000")] {
+		t.Fatalf("peers %v", a.peers)
+	}
+}
+
+func TestFastPathKeepAliveAndPipelining(t *testing.T) {
+	tt := startTracker(t, Config{}, nil, nil, "")
+	h := ih(8)
+	ann := func(port int) string { return "GET " + announceURL(h, port, "&left=1") + " HTTP/1.1\r\n\r\n" }
+	// Keep-alive after a fast first request: served on a goroutine.
+	c, br := rawServe(t, tt, ann(1), true)
+	readAllResponses(t, br, 1)
+	io.WriteString(c, ann(2)+ann(3))
+	readAllResponses(t, br, 2)
+	// Pipelined in the first packet: the second is not lost.
+	c, br = rawServe(t, tt, ann(4)+ann(5)+"GET /stats HTTP/1.1\r\n\r\n", true)
+	rs := readAllResponses(t, br, 3)
+	if rs[2].status != 403 {
+		t.Fatalf("stats: %d", rs[2].status)
+	}
+	c.Close()
+	// HTTP/1.0 with a second request: one reply, then a graceful close.
+	_, br = rawServe(t, tt, "GET "+announceURL(h, 6, "&left=1")+" HTTP/1.0\r\n\r\n"+ann(7), true)
+	readAllResponses(t, br, 1)
+	expectCleanEOF(t, br)
+	if n := tt.srv.inline.Load(); n != 3 {
+		t.Fatalf("%d requests answered inline, want 3", n)
+	}
+}
+
+func TestFastPathFallbacks(t *testing.T) {
+	tt := startTracker(t, Config{Admin: mustNets(t, "127.0.0.1/32"), FullScrape: true, Redirect: "http://x/"}, nil, nil, "")
+	h := ih(9)
+	full := "GET " + announceURL(h, 1, "&left=1") + " HTTP/1.1\r\nConnection: close\r\n\r\n"
+	// Incomplete head, then the rest.
+	c, br := rawServe(t, tt, full[:20], true)
+	io.WriteString(c, full[20:])
+	readAllResponses(t, br, 1)
+	expectCleanEOF(t, br)
+	// Nothing read yet (EAGAIN).
+	c, br = rawServe(t, tt, "", false)
+	io.WriteString(c, full)
+	readAllResponses(t, br, 1)
+	// Other routes.
+	for target, want := range map[string]int{"/stats": 200, "/scrape": 200, "/": 302, "/nope": 404, "/%61nnounce?port=1": 200} {
+		_, br := rawServe(t, tt, "GET "+target+" HTTP/1.0\r\n\r\n", true)
+		if r := readAllResponses(t, br, 1)[0]; r.status != want {
+			t.Fatalf("%s: %d", target, r.status)
+		}
+		expectCleanEOF(t, br)
+	}
+	if n := tt.srv.inline.Load(); n != 0 {
+		t.Fatalf("%d requests answered inline, want 0", n)
+	}
+}
+
+// TestFastPathServe drives the raw accept loop through Serve: connections
+// queue behind a held slot and are then taken with accept4.
+func TestFastPathServe(t *testing.T) {
+	for _, fast := range []bool{true, false} {
+		FastAccept = fast
+		tt := startTracker(t, Config{MaxConnections: 1}, nil, nil, "")
+		hold, _ := dial(t, tt.addr)
+		for tt.c.TCPAccepts.Load() < 1 {
+			time.Sleep(time.Millisecond)
+		}
+		h := ih(10)
+		var brs []*bufio.Reader
+		for i := 0; i < 5; i++ {
+			c, br := dial(t, tt.addr)
+			io.WriteString(c, "GET "+announceURL(h, 100+i, "&left=1")+" HTTP/1.0\r\n\r\n")
+			brs = append(brs, br)
+		}
+		for tt.c.TCPAccepts.Load() < 2 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		hold.Close()
+		for _, br := range brs {
+			readAllResponses(t, br, 1)
+			expectCleanEOF(t, br)
+		}
+		// The slot came back each time.
+		if r := get(t, tt.addr, announceURL(h, 200, "&left=1")); r.status != 200 {
+			t.Fatal(r.status)
+		}
+		n := tt.srv.inline.Load()
+		if fast && n == 0 || !fast && n != 0 {
+			t.Errorf("FastAccept %v: %d inline", fast, n)
+		}
+		if a := tt.c.TCPAccepts.Load(); a != 7 {
+			t.Errorf("FastAccept %v: %d accepts, want 7", fast, a)
+		}
+	}
+	FastAccept = true
+}
+
+func TestFastPathClose(t *testing.T) {
+	tt := startTracker(t, Config{MaxConnections: 2}, nil, nil, "")
+	h := ih(11)
+	// A keep-alive connection handed off after a fast reply, one waiting
+	// for its head, and queued clients.
+	c1, br1 := rawServe(t, tt, "GET "+announceURL(h, 1, "&left=1")+" HTTP/1.1\r\n\r\n", true)
+	readAllResponses(t, br1, 1)
+	c2, br2 := rawServe(t, tt, "GET /announce", true)
+	for i := 0; i < 3; i++ {
+		c, _ := dial(t, tt.addr)
+		io.WriteString(c, "GET "+announceURL(h, 10+i, "&left=1")+" HTTP/1.0\r\n\r\n")
+	}
+	done := make(chan struct{})
+	go func() { tt.srv.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs")
+	}
+	for _, br := range []*bufio.Reader{br1, br2} {
+		if b, err := io.ReadAll(br); len(b) > 0 || err != nil && !strings.Contains(err.Error(), "reset") {
+			t.Fatalf("after Close: %q %v", b, err)
+		}
+	}
+	c1.Close()
+	c2.Close()
+}
+
+// TestFastPathZeroAlloc: accepting, answering a compact announce inline and
+// closing allocate nothing on the server.
+func TestFastPathZeroAlloc(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	tt := startTracker(t, Config{}, nil, nil, "")
+	h := ih(12)
+	for i := 0; i < 20; i++ {
+		get(t, tt.addr, announceURL(h, 2000+i, "&left=1"))
+	}
+	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(lfd)
+	lsa := &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if err := unix.Bind(lfd, lsa); err != nil {
+		t.Fatal(err)
+	}
+	unix.Listen(lfd, 16)
+	sa, _ := unix.Getsockname(lfd)
+	req := []byte("GET " + announceURL(h, 3000, "&left=1&numwant=10&compact=1") + " HTTP/1.0\r\n\r\n")
+	a := &rawAcceptor{s: tt.srv}
+	var resp [4096]byte
+	before := tt.srv.inline.Load()
+	allocs := testing.AllocsPerRun(100, func() {
+		cfd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		unix.Connect(cfd, sa)
+		unix.Write(cfd, req)
+		a.acceptFd(uintptr(lfd))
+		for n, _ := unix.IoctlGetInt(a.fd, unix.SIOCINQ); n < len(req); n, _ = unix.IoctlGetInt(a.fd, unix.SIOCINQ) {
+		}
+		tt.srv.serveRaw(a.fd, a.peer())
+		unix.Read(cfd, resp[:])
+		unix.Close(cfd)
+	})
+	if got := tt.srv.inline.Load() - before; got != 101 {
+		t.Fatalf("%d of 101 answered inline", got)
+	}
+	if allocs != 0 {
+		t.Fatalf("inline announce on a new connection allocates %v times", allocs)
+	}
+}

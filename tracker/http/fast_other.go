@@ -1,0 +1,12 @@
+//go:build !linux
+
+package http
+
+import "net"
+
+// rawAcceptor is the Linux raw accept path; elsewhere Serve only uses Accept.
+type rawAcceptor struct{}
+
+func (s *Server) newRawAcceptor(*net.TCPListener) *rawAcceptor { return nil }
+
+func (a *rawAcceptor) acceptQueued() (error, bool) { return nil, false }
