@@ -141,6 +141,12 @@ func get(t *testing.T, addr netip.AddrPort, target string) (int, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exchange(t, c, target)
+}
+
+// exchange sends one request on c, reads the reply to EOF and closes c.
+func exchange(t *testing.T, c net.Conn, target string) (int, []byte) {
+	t.Helper()
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: tracker\r\nConnection: close\r\n\r\n", target)

@@ -142,20 +142,7 @@ func getIn(t *testing.T, ns string, addr netip.AddrPort, target string) (int, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: tracker\r\nConnection: close\r\n\r\n", target)
-	raw, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, body, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
-	if !ok {
-		t.Fatalf("no HTTP header in %q", raw)
-	}
-	var code int
-	fmt.Sscanf(string(head), "HTTP/1.1 %d", &code)
-	return code, body
+	return exchange(t, c, target)
 }
 
 // scrapeIn returns complete and incomplete for hash.
