@@ -70,17 +70,8 @@ func runHTTP(cfg loadConfig) (*counters, time.Duration, error) {
 		}(wi)
 	}
 	wg.Wait()
-	el := time.Since(start)
-	var total counters
-	for i := range results {
-		total.merge(&results[i])
-	}
-	for _, e := range errs {
-		if e != nil {
-			return &total, el, e
-		}
-	}
-	return &total, el, nil
+	total, err := mergeResults(results, errs)
+	return total, time.Since(start), err
 }
 
 func httpWorker(cfg *loadConfig, lo, hi int, quota uint64, start time.Time, c *counters, progress bool) error {

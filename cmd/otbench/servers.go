@@ -170,17 +170,11 @@ func startRef(bin, dir, cpus string, seed uint64, torrents int) (*server, error)
 	if err := writeWhitelist(filepath.Join(dir, "whitelist.txt"), seed, torrents); err != nil {
 		return nil, err
 	}
-	tp, err := freePort()
+	s, err := newLoopbackServer("reference")
 	if err != nil {
 		return nil, err
 	}
-	up, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s := &server{name: "reference",
-		tcp: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), tp),
-		udp: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), up)}
+	tp, up := s.tcp.Port(), s.udp.Port()
 	// The whitelist path is resolved after chroot (research §7, §11): a
 	// relative name works both chrooted (cwd /) and not (cwd dir).
 	argv := []string{bin, "-i", "127.0.0.1", "-p", fmt.Sprint(tp), "-P", fmt.Sprint(up),
@@ -204,17 +198,11 @@ func startOursWith(wrapper []string, bin, dir, cpus, budget string, v6 bool, ext
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	tp, err := freePort()
+	s, err := newLoopbackServer("ours")
 	if err != nil {
 		return nil, err
 	}
-	up, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s := &server{name: "ours",
-		tcp: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), tp),
-		udp: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), up)}
+	up := s.udp.Port()
 	udps := fmt.Sprintf("%q", s.udp.String())
 	if v6 {
 		s.udp6 = netip.AddrPortFrom(netip.IPv6Loopback(), up)
@@ -413,3 +401,17 @@ func dechunk(b []byte) []byte {
 }
 
 var _ = binary.BigEndian
+
+// newLoopbackServer picks free TCP and UDP ports on 127.0.0.1 for a server.
+func newLoopbackServer(name string) (*server, error) {
+	tp, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	up, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	return &server{name: name, tcp: netip.AddrPortFrom(lo, tp), udp: netip.AddrPortFrom(lo, up)}, nil
+}

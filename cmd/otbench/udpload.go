@@ -139,17 +139,8 @@ func runUDP(cfg loadConfig) (*counters, time.Duration, error) {
 		}(wi)
 	}
 	wg.Wait()
-	el := time.Since(start)
-	var total counters
-	for i := range results {
-		total.merge(&results[i])
-	}
-	for _, e := range errs {
-		if e != nil {
-			return &total, el, e
-		}
-	}
-	return &total, el, nil
+	total, err := mergeResults(results, errs)
+	return total, time.Since(start), err
 }
 
 func udpWorker(cfg *loadConfig, socks []*usock, quota uint64, start time.Time, c *counters, progress bool) error {
@@ -417,4 +408,18 @@ func udpExpire(cfg *loadConfig, s *usock, now, timeout int64, c *counters) {
 		}
 		s.free = append(s.free, int32(i))
 	}
+}
+
+// mergeResults adds up the workers' counters and returns the first error.
+func mergeResults(results []counters, errs []error) (*counters, error) {
+	var total counters
+	for i := range results {
+		total.merge(&results[i])
+	}
+	for _, e := range errs {
+		if e != nil {
+			return &total, e
+		}
+	}
+	return &total, nil
 }
