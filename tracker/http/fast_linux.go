@@ -8,87 +8,124 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// rawAcceptor is Serve's fast path on Linux TCP listeners. Many clients open
-// a connection per announce: one GET, one reply, close. For those the
+// rawAcceptor is Serve's accept loop on Linux TCP listeners. Many clients
+// open a connection per announce: one GET, one reply, close. For those the
 // per-connection cost of the net package (a netFD registered with the poller,
 // TCP_NODELAY and keep-alive setsockopts, getsockname, a goroutine,
-// deadlines, tracking) is most of the CPU spent. So while connections are
-// queued they are accepted with raw accept4 and, when the whole request head
-// is already readable, an announce or scrape is answered inline on the raw
-// socket: one read, one write, one close. Everything else (no data yet, an
-// incomplete head, other routes, keep-alive, pipelined input, a short write)
-// continues on the usual per-connection goroutine with the bytes already
-// read. With the queue empty, Serve blocks in the listener's Accept as
-// before (a listener's RawConn cannot wait for readability), which also
-// keeps Accept's handling of errors and of a closed listener.
+// deadlines, tracking) is most of the CPU spent. So connections are accepted
+// with raw accept4 and, when the whole request head is already readable, an
+// announce or scrape is answered inline on the raw socket: one read, one
+// write, one close. Everything else (no data yet, an incomplete head, other
+// routes, keep-alive, pipelined input, a short write) continues on the usual
+// per-connection goroutine with the bytes already read.
+//
+// Waiting for the next connection uses a duplicate of the listener's
+// descriptor wrapped in an os.File, whose RawConn (unlike a listener's) can
+// wait for readability in the runtime poller. The listener gets
+// TCP_DEFER_ACCEPT, so that a connection is only queued once its request
+// has arrived: on loopback and LANs the client's GET otherwise often lands
+// just after the accept, and the connection would take the slow path.
 type rawAcceptor struct {
 	s      *Server
+	file   *os.File // the duplicate; closing it ends a wait
 	rc     syscall.RawConn
-	accept func(uintptr) // a.acceptFd, bound once
+	accept func(uintptr) bool // a.acceptFd, bound once
 	rsa    unix.RawSockaddrAny
 	fd     int
 	err    syscall.Errno
 }
 
+// deferAcceptSeconds bounds how long the kernel keeps a connection that has
+// sent nothing out of the accept queue; after that it is accepted anyway and
+// IdleTimeout applies as usual.
+const deferAcceptSeconds = 3
+
 func (s *Server) newRawAcceptor(ln *net.TCPListener) *rawAcceptor {
-	rc, err := ln.SyscallConn()
+	f, err := ln.File() // shares the listener's O_NONBLOCK: pollable
 	if err != nil {
 		return nil
 	}
-	a := &rawAcceptor{s: s, rc: rc}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	rc.Control(func(fd uintptr) {
+		// Best effort: without it connections are only slower.
+		unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAcceptSeconds)
+	})
+	a := &rawAcceptor{s: s, file: f, rc: rc}
 	a.accept = a.acceptFd
 	return a
 }
 
-// acceptQueued serves the connections queued on the listener. done reports
-// that Serve must return err; otherwise the queue is empty (or accept4 failed
-// and Accept is left to report it) and Serve should block in Accept.
-func (a *rawAcceptor) acceptQueued() (err error, done bool) {
+// close ends the acceptor; a serve blocked in its wait returns.
+func (a *rawAcceptor) close() { a.file.Close() }
+
+// serve accepts and serves connections until the server closes or accept
+// fails for good; it returns what Serve returns.
+func (a *rawAcceptor) serve() error {
 	s := a.s
+	var backoff time.Duration
 	for {
 		if s.closing.Load() {
-			return ErrServerClosed, true
+			return ErrServerClosed
 		}
-		if a.rc.Control(a.accept) != nil {
-			return nil, false // closed: Accept reports it
+		if err := a.rc.Read(a.accept); err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			return err
 		}
 		switch a.err {
 		case 0:
 		case unix.ECONNABORTED:
 			continue // as the net package: that client is gone, next
+		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+			if !s.backoffAccept(&backoff, os.NewSyscallError("accept4", a.err)) {
+				return ErrServerClosed
+			}
+			continue
 		default:
-			return nil, false // EAGAIN: wait in Accept; others: Accept handles them
+			return os.NewSyscallError("accept4", a.err)
 		}
+		backoff = 0
 		s.c.TCPAccepts.Add(1)
 		if s.slots != nil && !s.takeSlot() {
-			unix.Close(a.fd)
-			return ErrServerClosed, true
+			closeFd(a.fd)
+			return ErrServerClosed
 		}
 		if s.closing.Load() {
-			unix.Close(a.fd)
+			closeFd(a.fd)
 			s.freeSlot()
-			return ErrServerClosed, true
+			return ErrServerClosed
 		}
 		s.serveRaw(a.fd, a.peer())
 	}
 }
 
-// acceptFd is the RawConn.Control callback: one non-blocking accept4 into
-// a's sockaddr buffer, so that accepting allocates nothing.
-func (a *rawAcceptor) acceptFd(lfd uintptr) {
+// acceptFd is the RawConn.Read callback: one non-blocking accept4 into a's
+// sockaddr buffer, so that accepting allocates nothing. It returns false,
+// to wait for readability, only when the queue is empty.
+func (a *rawAcceptor) acceptFd(lfd uintptr) bool {
 	for {
 		n := uint32(unix.SizeofSockaddrAny)
-		fd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, lfd, uintptr(unsafe.Pointer(&a.rsa)),
+		fd, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, lfd, uintptr(unsafe.Pointer(&a.rsa)),
 			uintptr(unsafe.Pointer(&n)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
-		if e != unix.EINTR {
-			a.fd, a.err = int(fd), e
-			return
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
 		}
+		a.fd, a.err = int(fd), e
+		return true
 	}
 }
 
@@ -169,33 +206,51 @@ func (s *Server) serveRaw(fd int, peer netip.AddrPort) {
 }
 
 func (s *Server) closeRaw(fd int, cn *conn) {
-	unix.Close(fd)
+	closeFd(fd)
 	s.freeSlot()
 	connPool.Put(cn)
 }
 
+// The inline path's syscalls are raw: on non-blocking sockets they do not
+// block, and a plain syscall marks the P as in a syscall, which the
+// runtime's sysmon then retakes and hands off when the call runs longer than
+// its 20 µs tick, as TCP sends on loopback do (the receive side runs in the
+// same call). With one request per connection that churn and sysmon's own
+// wakeups cost a sixth of the server's CPU (perf, 2026-11-25).
+
 func readRaw(fd int, b []byte) (int, error) {
 	for {
-		n, err := unix.Read(fd, b)
-		if err != unix.EINTR {
-			return max(n, 0), err
+		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		if e == unix.EINTR {
+			continue
 		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
 	}
 }
 
 func writeRaw(fd int, b []byte) (int, error) {
 	sent := 0
 	for sent < len(b) {
-		n, err := unix.Write(fd, b[sent:])
-		if err == unix.EINTR {
+		rest := b[sent:]
+		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(rest))), uintptr(len(rest)))
+		if e == unix.EINTR {
 			continue
 		}
-		if err != nil {
-			return sent, err
+		if e != 0 {
+			return sent, e
 		}
-		sent += n
+		sent += int(n)
 	}
 	return sent, nil
+}
+
+// closeFd closes a socket without lingering (SO_LINGER is never set), so
+// close does not block.
+func closeFd(fd int) {
+	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }
 
 // fastRoute reports whether the request head is a GET of an announce or a

@@ -9,4 +9,6 @@ type rawAcceptor struct{}
 
 func (s *Server) newRawAcceptor(*net.TCPListener) *rawAcceptor { return nil }
 
-func (a *rawAcceptor) acceptQueued() (error, bool) { return nil, false }
+func (a *rawAcceptor) serve() error { return nil }
+
+func (a *rawAcceptor) close() {}

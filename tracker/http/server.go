@@ -44,6 +44,7 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	lns      map[net.Listener]struct{}
+	raws     map[net.Listener]*rawAcceptor // Linux fast accept loops, closed by Close
 	wg       sync.WaitGroup
 	doneOnce sync.Once
 
@@ -92,6 +93,7 @@ func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counte
 		fullSem: make(chan struct{}, 1),
 		conns:   make(map[*conn]struct{}),
 		lns:     make(map[net.Listener]struct{}),
+		raws:    make(map[net.Listener]*rawAcceptor),
 	}
 	if cfg.MaxConnections > 0 {
 		s.slots = make(chan struct{}, cfg.MaxConnections)
@@ -103,7 +105,10 @@ func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counte
 var ErrServerClosed = errors.New("http tracker: server closed")
 
 // Serve accepts connections on ln until ln fails or Close is called, when it
-// returns ErrServerClosed. Each connection gets its own goroutine.
+// returns ErrServerClosed. Each connection gets its own goroutine, except on
+// Linux, where simple requests on new connections are answered inline. There
+// Serve waits on a duplicate of ln's descriptor: closing ln alone does not
+// stop it (nor the socket listening); call Close.
 //
 // Connection limit: with MaxConnections open, an accepted connection first
 // makes idle keep-alive connections (ones that were served and wait for
@@ -123,24 +128,19 @@ func (s *Server) Serve(ln net.Listener) error {
 	defer func() {
 		s.mu.Lock()
 		delete(s.lns, ln)
+		delete(s.raws, ln)
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
 
-	var raw *rawAcceptor
 	if tl, ok := ln.(*net.TCPListener); ok && FastAccept {
-		raw = s.newRawAcceptor(tl)
+		// Linux: raw accept4, simple requests answered inline.
+		if raw := s.newRawAcceptor(tl); raw != nil {
+			return s.serveAcceptor(ln, raw)
+		}
 	}
 	var backoff time.Duration
 	for {
-		if raw != nil {
-			// Linux: take queued connections with raw accept4 and answer
-			// simple requests inline; block in Accept below only when the
-			// queue is empty.
-			if err, done := raw.acceptQueued(); done {
-				return err
-			}
-		}
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.closing.Load() {
@@ -172,6 +172,19 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		go cn.serve()
 	}
+}
+
+// serveAcceptor runs Serve's Linux accept loop for ln.
+func (s *Server) serveAcceptor(ln net.Listener, raw *rawAcceptor) error {
+	defer raw.close()
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.raws[ln] = raw
+	s.mu.Unlock()
+	return raw.serve()
 }
 
 // backoffAccept waits after a temporary accept error (EMFILE and friends)
@@ -263,6 +276,9 @@ func (s *Server) Close() error {
 		if e := ln.Close(); e != nil && err == nil && !errors.Is(e, net.ErrClosed) {
 			err = e
 		}
+	}
+	for _, raw := range s.raws {
+		raw.close() // the duplicate would keep the socket listening
 	}
 	// A connection checks closing after arming its read deadline, so either
 	// it sees the flag or its read is cut short by this past deadline.
