@@ -58,6 +58,13 @@ func (s *Server) loopBatch(c *net.UDPConn) bool {
 	l := complainer{s: s, c: c}
 
 	// The callbacks are made once: a closure per call would allocate.
+	// Both calls are raw syscalls: with MSG_DONTWAIT they never block, and
+	// a plain syscall lets the runtime's sysmon retake the P whenever a
+	// batch takes longer than its 20 µs tick (a loopback sendmmsg delivers
+	// to the receivers in the same call), a hand-off per batch. Measured
+	// side by side (make bench's udp-announce, 4 runs each): CPU per
+	// announce 2.8x the reference's better with plain syscalls, 3.5x with
+	// raw ones.
 	var got, nout, sent int
 	var rerr, serr syscall.Errno
 	recv := func(fd uintptr) bool {
@@ -66,7 +73,7 @@ func (s *Server) loopBatch(c *net.UDPConn) bool {
 			b.hdr[i].hdr.Flags = 0
 		}
 		for {
-			r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdr[0])), batchSize, unix.MSG_DONTWAIT, 0, 0)
+			r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdr[0])), batchSize, unix.MSG_DONTWAIT, 0, 0)
 			switch e {
 			case 0:
 				got, rerr = int(r), 0
@@ -83,7 +90,7 @@ func (s *Server) loopBatch(c *net.UDPConn) bool {
 	}
 	send := func(fd uintptr) bool {
 		for sent < nout {
-			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.ohdr[sent])), uintptr(nout-sent), unix.MSG_DONTWAIT, 0, 0)
+			r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.ohdr[sent])), uintptr(nout-sent), unix.MSG_DONTWAIT, 0, 0)
 			switch {
 			case e == unix.EINTR:
 			case e == unix.EAGAIN:
