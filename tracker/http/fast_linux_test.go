@@ -267,3 +267,25 @@ func TestFastPathZeroAlloc(t *testing.T) {
 		t.Fatalf("inline announce on a new connection allocates %v times", allocs)
 	}
 }
+
+// TestDeferredAccept: a connection is taken from the kernel once its request
+// has arrived (TCP_DEFER_ACCEPT), and then answered inline; a client that
+// connects and sends later is still served.
+func TestDeferredAccept(t *testing.T) {
+	tt := startTracker(t, Config{}, nil, nil, "")
+	// Once one request is answered, Serve has set the option.
+	if r := get(t, tt.addr, announceURL(ih(13), 1, "&left=1")); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	inline := tt.srv.inline.Load()
+	c, br := dial(t, tt.addr)
+	time.Sleep(300 * time.Millisecond)
+	if n := tt.c.TCPAccepts.Load(); n != 1 {
+		t.Fatalf("%d accepts before the client sent anything, want 1 (the first request)", n-1)
+	}
+	io.WriteString(c, "GET "+announceURL(ih(13), 2, "&left=1")+" HTTP/1.0\r\n\r\n")
+	readAllResponses(t, br, 1)
+	if n := tt.srv.inline.Load() - inline; n != 1 {
+		t.Fatalf("the deferred connection's request was not answered inline (%d)", n)
+	}
+}
