@@ -92,6 +92,10 @@ func Render(dst []byte, mode, format string, store *swarm.Store, c *Counters) ([
 			st.BudgetBytes, st.ArenaBytes, st.ArenaUsedBytes, st.Torrents, st.TorrentCapacity, st.Peers4, st.Peers6, st.Seeders, st.RefusedTorrents, st.RefusedPeers), nil
 	case "everything":
 		return appendEverything(dst, store, c, secs), nil
+	case "s24s":
+		return appendNetworks(dst, store), nil
+	case "renew":
+		return appendRenew(dst, store), nil
 	}
 	return dst, ErrUnknownMode
 }
@@ -212,6 +216,11 @@ func appendEverything(dst []byte, store *swarm.Store, c *Counters, secs int64) [
 	dst = fmt.Appendf(dst, "    <udp>\n      <overall>%d</overall>\n      <connect>%d</connect>\n      <announce>%d</announce>\n      <scrape>%d</scrape>\n      <missmatch>%d</missmatch>\n    </udp>\n  </connections>\n",
 		c.UDPPackets.Load(), c.UDPConnects.Load(), c.UDPAnnounces.Load(), c.UDPScrapes.Load(), c.UDPMismatch.Load())
 	dst = fmt.Appendf(dst, "  <livesync>\n    <count>%d</count>\n  </livesync>\n", c.SyncReceived.Load())
+	dst = append(dst, "  <debug>\n    <renew>\n"...)
+	for m, n := range store.Renewals() {
+		dst = fmt.Appendf(dst, "      <count interval=\"%02d\">%d</count>\n", m, n)
+	}
+	dst = append(dst, "    </renew>\n  </debug>\n"...)
 	dst = fmt.Appendf(dst, "  <memory>\n    <budget>%d</budget>\n    <arena_used>%d</arena_used>\n    <refused_torrents>%d</refused_torrents>\n    <refused_peers>%d</refused_peers>\n  </memory>\n</stats>\n",
 		st.BudgetBytes, st.ArenaUsedBytes, st.RefusedTorrents, st.RefusedPeers)
 	return dst

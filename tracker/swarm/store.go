@@ -222,6 +222,7 @@ func (s *Store) announce(req *Request, buf *PeerBuffer) (Result, error) {
 	case known:
 		st := &recs[i*w+w-1]
 		old := *st
+		sh.countRenewal(old, now)
 		if (now-old&seenMask)&seenMask >= syncRenewMinutes {
 			res.Fresh = true
 		}

@@ -32,6 +32,7 @@ type shard struct {
 	peers     [2]uint32
 	seeds     uint32
 	completed uint64
+	renew     [RenewMinutes]uint64 // re-announces by minutes since the previous one
 	_         [64]byte
 }
 
