@@ -13,12 +13,15 @@
 // (opentracker accepts "GET /x\n\n") are answered and closed. Pipelined
 // requests are answered in order, one Write per reply.
 //
-// On Linux, connections queued on a TCP listener are taken with raw accept4
+// On Linux, connections are taken with raw accept4 (the listener has
+// TCP_DEFER_ACCEPT, so a connection is queued once its request has arrived)
 // and a first request that is already complete and is an announce or a query
-// scrape is answered inline on the raw socket (read, write, close), sparing
-// clients that connect per request the goroutine and poller set-up; anything
-// else continues on a connection goroutine with the bytes already read (see
-// rawAcceptor and FastAccept).
+// scrape is answered inline on the raw socket (read, write, close, all raw
+// syscalls), sparing clients that connect per request the goroutine and
+// poller set-up; anything else continues on a connection goroutine with the
+// bytes already read (see rawAcceptor and FastAccept). A client that
+// connects and sends nothing is accepted after about 3 s; IdleTimeout then
+// applies as usual.
 //
 // IdleTimeout (default 30 s) bounds both the wait for the next request and
 // the time a client may take to send one complete head: the deadline is not
