@@ -219,5 +219,12 @@ func listenTCP(addr string) (net.Listener, error) {
 	if !ap.Addr().Unmap().Is4() {
 		network = "tcp6"
 	}
-	return net.Listen(network, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String())
+	ln, err := net.Listen(network, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String())
+	if err != nil {
+		return nil, err
+	}
+	// Best effort: without it, connections that send their request a
+	// moment after connecting are only served more slowly.
+	httpfront.DeferAccept(ln)
+	return ln, nil
 }

@@ -350,3 +350,22 @@ func TestLibtorrentOverHTTP(t *testing.T) {
 		t.Fatalf("libtorrent: %v\n%s", err, out)
 	}
 }
+
+// TestDaemonDefersAccept: the daemon's HTTP listeners take a connection once
+// its request has arrived (TCP_DEFER_ACCEPT), and still serve a client that
+// connects first and sends later.
+func TestDaemonDefersAccept(t *testing.T) {
+	d := startDaemon(t, "")
+	c, err := net.DialTimeout("tcp", d.tcp[0].String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	// tcp4's first line counts accepted connections, this one included.
+	if code, body := get(t, d.tcp[0], "/stats?mode=tcp4"); code != 200 || !bytes.HasPrefix(body, []byte("1\n")) {
+		t.Fatalf("stats %d %q: the silent connection was accepted before sending", code, body)
+	}
+	if code, body := exchange(t, c, announceURL("dddddddddddddddddddd", 1234, 0, "")); code != 200 {
+		t.Fatalf("late request: %d %q", code, body)
+	}
+}

@@ -27,10 +27,9 @@ import (
 //
 // Waiting for the next connection uses a duplicate of the listener's
 // descriptor wrapped in an os.File, whose RawConn (unlike a listener's) can
-// wait for readability in the runtime poller. The listener gets
-// TCP_DEFER_ACCEPT, so that a connection is only queued once its request
-// has arrived: on loopback and LANs the client's GET otherwise often lands
-// just after the accept, and the connection would take the slow path.
+// wait for readability in the runtime poller. Listeners prepared with
+// DeferAccept queue a connection only once its request has arrived, so that
+// nearly every one is answered inline.
 type rawAcceptor struct {
 	s      *Server
 	file   *os.File // the duplicate; closing it ends a wait
@@ -46,6 +45,29 @@ type rawAcceptor struct {
 // IdleTimeout applies as usual.
 const deferAcceptSeconds = 3
 
+// DeferAccept sets TCP_DEFER_ACCEPT on a TCP listener: the kernel queues a
+// connection only once the client has sent data (or after about 3 s). On
+// loopback and LANs a client's GET otherwise often lands just after the
+// accept, and that connection takes the slower goroutine path. Call it
+// before clients connect; connections established earlier are not
+// deferred. Other listeners are left alone.
+func DeferAccept(ln net.Listener) error {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return nil
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return err
+	}
+	if cerr := rc.Control(func(fd uintptr) {
+		err = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAcceptSeconds)
+	}); cerr != nil {
+		return cerr
+	}
+	return os.NewSyscallError("setsockopt TCP_DEFER_ACCEPT", err)
+}
+
 func (s *Server) newRawAcceptor(ln *net.TCPListener) *rawAcceptor {
 	f, err := ln.File() // shares the listener's O_NONBLOCK: pollable
 	if err != nil {
@@ -56,10 +78,6 @@ func (s *Server) newRawAcceptor(ln *net.TCPListener) *rawAcceptor {
 		f.Close()
 		return nil
 	}
-	rc.Control(func(fd uintptr) {
-		// Best effort: without it connections are only slower.
-		unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAcceptSeconds)
-	})
 	a := &rawAcceptor{s: s, file: f, rc: rc}
 	a.accept = a.acceptFd
 	return a

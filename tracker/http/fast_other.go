@@ -12,3 +12,6 @@ func (s *Server) newRawAcceptor(*net.TCPListener) *rawAcceptor { return nil }
 func (a *rawAcceptor) serve() error { return nil }
 
 func (a *rawAcceptor) close() {}
+
+// DeferAccept is a Linux option; elsewhere it does nothing.
+func DeferAccept(net.Listener) error { return nil }
