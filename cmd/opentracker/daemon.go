@@ -18,6 +18,7 @@ import (
 	httpfront "github.com/opentracker-go/opentracker/tracker/http"
 	"github.com/opentracker-go/opentracker/tracker/livesync"
 	"github.com/opentracker-go/opentracker/tracker/privdrop"
+	"github.com/opentracker-go/opentracker/tracker/sock"
 	"github.com/opentracker-go/opentracker/tracker/state"
 	"github.com/opentracker-go/opentracker/tracker/stats"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
@@ -215,11 +216,7 @@ func listenTCP(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	network := "tcp4"
-	if !ap.Addr().Unmap().Is4() {
-		network = "tcp6"
-	}
-	ln, err := net.Listen(network, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String())
+	ln, err := sock.ListenTCP(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String())
 	if err != nil {
 		return nil, err
 	}

@@ -3,37 +3,26 @@
 package livesync
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
 	"syscall"
+
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // ipMulticastAll is Linux's IP_MULTICAST_ALL (not in package syscall).
 const ipMulticastAll = 49
 
-func reuseAddr(_, _ string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-	})
-	if err != nil {
-		return err
-	}
-	return serr
-}
-
 // openSockets binds the receive socket (0.0.0.0:port, joined to the group
 // on the interface owning listen) and the send socket (listen, TTL 1).
 func openSockets(listen netip.AddrPort, loop bool) (recv, send *net.UDPConn, err error) {
-	lc := net.ListenConfig{Control: reuseAddr}
+	reuse := sock.Options{ReuseAddr: true}
 	ifaddr := listen.Addr().As4()
-	rc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", listen.Port()))
+	recv, err = sock.ListenUDP(fmt.Sprintf("0.0.0.0:%d", listen.Port()), reuse)
 	if err != nil {
 		return nil, nil, fmt.Errorf("live sync: %v", err)
 	}
-	recv = rc.(*net.UDPConn)
 	err = control(recv, func(fd int) error {
 		mreq := &syscall.IPMreq{Multiaddr: Group.As4(), Interface: ifaddr}
 		if err := syscall.SetsockoptIPMreq(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP, mreq); err != nil {
@@ -47,12 +36,11 @@ func openSockets(listen netip.AddrPort, loop bool) (recv, send *net.UDPConn, err
 		recv.Close()
 		return nil, nil, fmt.Errorf("live sync: %v", err)
 	}
-	sc, err := lc.ListenPacket(context.Background(), "udp4", listen.String())
+	send, err = sock.ListenUDP(listen.String(), reuse)
 	if err != nil {
 		recv.Close()
 		return nil, nil, fmt.Errorf("live sync: %v", err)
 	}
-	send = sc.(*net.UDPConn)
 	err = control(send, func(fd int) error {
 		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_MULTICAST_TTL, 1); err != nil {
 			return err

@@ -3,7 +3,6 @@
 package livesync
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // inNetns runs fn on a thread inside a fresh network namespace (loopback up,
@@ -78,12 +78,9 @@ func TestSockets(t *testing.T) {
 		if err != nil {
 			return
 		}
-		lc := net.ListenConfig{Control: reuseAddr}
-		var c net.PacketConn
-		if c, err = lc.ListenPacket(context.Background(), "udp4", "0.0.0.0:9696"); err != nil {
+		if listener, err = sock.ListenUDP("0.0.0.0:9696", sock.Options{ReuseAddr: true}); err != nil {
 			return
 		}
-		listener = c.(*net.UDPConn)
 		err = control(listener, func(fd int) error {
 			return syscall.SetsockoptIPMreq(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP,
 				&syscall.IPMreq{Multiaddr: Group.As4(), Interface: [4]byte{127, 0, 0, 1}})

@@ -1,7 +1,6 @@
 package udp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/sock"
 	"github.com/opentracker-go/opentracker/tracker/stats"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
@@ -113,23 +113,12 @@ func (s *Server) logf(format string, args ...any) {
 // set. It returns the bound address, which tells the port when addr asks for
 // port 0.
 func (s *Server) Listen(addr string) (netip.AddrPort, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("udp: listen %q: %w", addr, err)
-	}
-	network := "udp"
-	if ip, err := netip.ParseAddr(host); err == nil {
-		network = "udp6"
-		if ip.Unmap().Is4() {
-			network = "udp4"
-		}
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return netip.AddrPort{}, net.ErrClosed
 	}
-	conns, bound, err := listenGroup(network, addr, s.workers)
+	conns, bound, err := listenGroup(addr, s.workers)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("udp: listen %q: %w", addr, err)
 	}
@@ -146,17 +135,15 @@ func (s *Server) Listen(addr string) (netip.AddrPort, error) {
 // SO_REUSEPORT; the port is first bound without it, so that a port already
 // served by another process (even our own, same user) is an error instead
 // of a silent split of its traffic.
-func listenGroup(network, addr string, n int) ([]*net.UDPConn, netip.AddrPort, error) {
-	ctx := context.Background()
+func listenGroup(addr string, n int) ([]*net.UDPConn, netip.AddrPort, error) {
 	if n <= 1 || !reusePortSupported {
-		pc, err := (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
+		c, err := sock.ListenUDP(addr, sock.Options{})
 		if err != nil {
 			return nil, netip.AddrPort{}, err
 		}
-		c := pc.(*net.UDPConn)
 		return []*net.UDPConn{c}, c.LocalAddr().(*net.UDPAddr).AddrPort(), nil
 	}
-	probe, err := (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
+	probe, err := sock.ListenUDP(addr, sock.Options{})
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
@@ -166,17 +153,16 @@ func listenGroup(network, addr string, n int) ([]*net.UDPConn, netip.AddrPort, e
 	addr = net.JoinHostPort(host, strconv.Itoa(port))
 	probe.Close()
 
-	lc := net.ListenConfig{Control: setReusePort}
 	conns := make([]*net.UDPConn, 0, n)
 	for i := 0; i < n; i++ {
-		pc, err := lc.ListenPacket(ctx, network, addr)
+		c, err := sock.ListenUDP(addr, sock.Options{ReusePort: true})
 		if err != nil {
 			for _, c := range conns {
 				c.Close()
 			}
 			return nil, netip.AddrPort{}, err
 		}
-		conns = append(conns, pc.(*net.UDPConn))
+		conns = append(conns, c)
 	}
 	return conns, conns[0].LocalAddr().(*net.UDPAddr).AddrPort(), nil
 }
