@@ -94,25 +94,37 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 			peerSync.Close()
 		}
 	}
+	binds := 0
 	for _, a := range cfg.Listen.TCP {
 		ln, err := listenTCP(a)
+		if noIPv6(a, err) {
+			logger.Printf("listen.tcp %s: skipped, this kernel has no IPv6", a)
+			continue
+		}
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("listen.tcp %s: %v", a, err)
 		}
 		listeners = append(listeners, ln)
+		binds++
 		logger.Printf("listening tcp %s", ln.Addr())
 	}
 	for _, a := range cfg.Listen.UDP {
 		bound, err := packets.Listen(a)
+		if noIPv6(a, err) {
+			logger.Printf("listen.udp %s: skipped, this kernel has no IPv6", a)
+			continue
+		}
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("listen.udp %s: %v", a, err)
 		}
+		binds++
 		logger.Printf("listening udp %s", bound)
 	}
-	if len(cfg.Listen.TCP)+len(cfg.Listen.UDP) == 0 {
-		return errors.New("listen: neither tcp nor udp addresses: nothing to serve")
+	if binds == 0 {
+		closeAll()
+		return errors.New("listen: neither tcp nor udp addresses bound: nothing to serve")
 	}
 	if cfg.Livesync.Listen != "" {
 		// Bound now, before the privilege drop; started once serving.
@@ -166,7 +178,12 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	go func() { defer wg.Done(); store.Run(ctx) }()
 	for _, ln := range listeners {
 		wg.Add(1)
-		go func(ln net.Listener) { defer wg.Done(); web.Serve(ln) }(ln)
+		go func(ln net.Listener) {
+			defer wg.Done()
+			if err := web.Serve(ln); err != httpfront.ErrServerClosed {
+				logger.Printf("http %s: stopped serving: %v", ln.Addr(), err)
+			}
+		}(ln)
 	}
 	packets.Start()
 
@@ -207,6 +224,15 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	wg.Wait()
 	save()
 	return nil
+}
+
+// noIPv6 reports whether binding addr failed only because the kernel has no
+// IPv6 (built without it, or booted with ipv6.disable=1, as on some small
+// routers): the IPv6 wildcard of the default config is then skipped, not
+// fatal. A specific IPv6 address still is.
+func noIPv6(addr string, err error) bool {
+	ap, perr := config.ParseListen(addr)
+	return err != nil && perr == nil && ap.Addr() == netip.IPv6Unspecified() && errors.Is(err, syscall.EAFNOSUPPORT)
 }
 
 // listenTCP binds one TCP address; "[::]" binds IPv6 only so that it can sit

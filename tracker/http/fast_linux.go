@@ -3,6 +3,7 @@
 package http
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -29,10 +30,15 @@ import (
 // descriptor wrapped in an os.File, whose RawConn (unlike a listener's) can
 // wait for readability in the runtime poller. Listeners prepared with
 // DeferAccept queue a connection only once its request has arrived, so that
-// nearly every one is answered inline.
+// nearly every one is answered inline. The duplicate would keep the socket
+// listening after the caller closes the listener, so the wait has a
+// deadline, and at each one the loop checks whether the listener is still
+// open.
 type rawAcceptor struct {
 	s      *Server
-	file   *os.File // the duplicate; closing it ends a wait
+	ln     *net.TCPListener
+	lnRC   syscall.RawConn // ln's, to see whether it was closed
+	file   *os.File        // the duplicate; closing it ends a wait
 	rc     syscall.RawConn
 	accept func(uintptr) bool // a.acceptFd, bound once
 	rsa    unix.RawSockaddrAny
@@ -68,7 +74,15 @@ func DeferAccept(ln net.Listener) error {
 	return os.NewSyscallError("setsockopt TCP_DEFER_ACCEPT", err)
 }
 
+// listenerCheck is how often a waiting accept loop checks that its listener
+// was not closed behind the server's back.
+const listenerCheck = time.Second
+
 func (s *Server) newRawAcceptor(ln *net.TCPListener) *rawAcceptor {
+	lnRC, err := ln.SyscallConn()
+	if err != nil {
+		return nil
+	}
 	f, err := ln.File() // shares the listener's O_NONBLOCK: pollable
 	if err != nil {
 		return nil
@@ -78,7 +92,7 @@ func (s *Server) newRawAcceptor(ln *net.TCPListener) *rawAcceptor {
 		f.Close()
 		return nil
 	}
-	a := &rawAcceptor{s: s, file: f, rc: rc}
+	a := &rawAcceptor{s: s, ln: ln, lnRC: lnRC, file: f, rc: rc}
 	a.accept = a.acceptFd
 	return a
 }
@@ -91,6 +105,7 @@ func (a *rawAcceptor) close() { a.file.Close() }
 func (a *rawAcceptor) serve() error {
 	s := a.s
 	var backoff time.Duration
+	a.file.SetReadDeadline(time.Now().Add(listenerCheck))
 	for {
 		if s.closing.Load() {
 			return ErrServerClosed
@@ -98,6 +113,14 @@ func (a *rawAcceptor) serve() error {
 		if err := a.rc.Read(a.accept); err != nil {
 			if s.closing.Load() {
 				return ErrServerClosed
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if a.lnRC.Control(func(uintptr) {}) != nil {
+					// As Accept on a closed listener reports it.
+					return &net.OpError{Op: "accept", Net: "tcp", Addr: a.ln.Addr(), Err: net.ErrClosed}
+				}
+				a.file.SetReadDeadline(time.Now().Add(listenerCheck))
+				continue
 			}
 			return err
 		}
@@ -130,11 +153,15 @@ func (a *rawAcceptor) serve() error {
 
 // acceptFd is the RawConn.Read callback: one non-blocking accept4 into a's
 // sockaddr buffer, so that accepting allocates nothing. It returns false,
-// to wait for readability, only when the queue is empty.
+// to wait for readability, only when the queue is empty. Unlike the inline
+// path's calls this one is not raw: it relies on the listener's O_NONBLOCK,
+// which is shared with every duplicate of the descriptor, and if anything
+// ever made it blocking a raw accept4 would hold the P (the whole process
+// at GOMAXPROCS 1) until a client came.
 func (a *rawAcceptor) acceptFd(lfd uintptr) bool {
 	for {
 		n := uint32(unix.SizeofSockaddrAny)
-		fd, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, lfd, uintptr(unsafe.Pointer(&a.rsa)),
+		fd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, lfd, uintptr(unsafe.Pointer(&a.rsa)),
 			uintptr(unsafe.Pointer(&n)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 		switch e {
 		case unix.EINTR:
@@ -229,8 +256,8 @@ func (s *Server) closeRaw(fd int, cn *conn) {
 	connPool.Put(cn)
 }
 
-// The inline path's syscalls are raw: on non-blocking sockets they do not
-// block, and a plain syscall marks the P as in a syscall, which the
+// The inline path's syscalls are raw: on the non-blocking sockets that
+// accept4 created (and nothing else has seen yet) they do not block, and a plain syscall marks the P as in a syscall, which the
 // runtime's sysmon then retakes and hands off when the call runs longer than
 // its 20 µs tick, as TCP sends on loopback do (the receive side runs in the
 // same call). With one request per connection that churn and sysmon's own

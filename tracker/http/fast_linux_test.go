@@ -4,6 +4,7 @@ package http
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -302,5 +303,66 @@ func TestDeferredAccept(t *testing.T) {
 	}
 	if n := srv.inline.Load(); n != 1 {
 		t.Fatalf("the deferred connection's request was not answered inline (%d)", n)
+	}
+}
+
+// TestServeStopsWhenListenerClosed: closing the listener without Close ends
+// Serve and frees the port, although the accept loop waits on a duplicate.
+func TestServeStopsWhenListenerClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(Config{}, newStore(t, 4<<20), nil, nil)
+	defer srv.Close()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if r := get(t, ln.Addr().String(), announceURL(ih(14), 1, "&left=1")); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	ln.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Serve returned %v, want net.ErrClosed", err)
+		}
+	case <-time.After(3 * listenerCheck):
+		t.Fatal("Serve still running after its listener was closed")
+	}
+	again, err := net.Listen("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("port still held: %v", err)
+	}
+	again.Close()
+}
+
+// TestServeTwiceOnOneListener: Close ends both accept loops.
+func TestServeTwiceOnOneListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	srv := NewServer(Config{}, newStore(t, 4<<20), nil, nil)
+	errc := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	for i := 0; i < 4; i++ {
+		if r := get(t, ln.Addr().String(), announceURL(ih(15), i+1, "&left=1")); r.status != 200 {
+			t.Fatal(r.status)
+		}
+	}
+	done := make(chan struct{})
+	go func() { srv.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs")
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errc; err != ErrServerClosed {
+			t.Errorf("Serve returned %v", err)
+		}
 	}
 }

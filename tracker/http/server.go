@@ -44,7 +44,7 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	lns      map[net.Listener]struct{}
-	raws     map[net.Listener]*rawAcceptor // Linux fast accept loops, closed by Close
+	raws     map[*rawAcceptor]struct{} // Linux accept loops, closed by Close
 	wg       sync.WaitGroup
 	doneOnce sync.Once
 
@@ -93,7 +93,7 @@ func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counte
 		fullSem: make(chan struct{}, 1),
 		conns:   make(map[*conn]struct{}),
 		lns:     make(map[net.Listener]struct{}),
-		raws:    make(map[net.Listener]*rawAcceptor),
+		raws:    make(map[*rawAcceptor]struct{}),
 	}
 	if cfg.MaxConnections > 0 {
 		s.slots = make(chan struct{}, cfg.MaxConnections)
@@ -107,8 +107,9 @@ var ErrServerClosed = errors.New("http tracker: server closed")
 // Serve accepts connections on ln until ln fails or Close is called, when it
 // returns ErrServerClosed. Each connection gets its own goroutine, except on
 // Linux, where simple requests on new connections are answered inline. There
-// Serve waits on a duplicate of ln's descriptor: closing ln alone does not
-// stop it (nor the socket listening); call Close.
+// Serve waits on a duplicate of ln's descriptor: if ln is closed without
+// Close, Serve notices within about a second (listenerCheck), closes the
+// duplicate and returns.
 //
 // Connection limit: with MaxConnections open, an accepted connection first
 // makes idle keep-alive connections (ones that were served and wait for
@@ -128,7 +129,6 @@ func (s *Server) Serve(ln net.Listener) error {
 	defer func() {
 		s.mu.Lock()
 		delete(s.lns, ln)
-		delete(s.raws, ln)
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
@@ -136,7 +136,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	if tl, ok := ln.(*net.TCPListener); ok && FastAccept {
 		// Linux: raw accept4, simple requests answered inline.
 		if raw := s.newRawAcceptor(tl); raw != nil {
-			return s.serveAcceptor(ln, raw)
+			return s.serveAcceptor(raw)
 		}
 	}
 	var backoff time.Duration
@@ -175,15 +175,21 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // serveAcceptor runs Serve's Linux accept loop for ln.
-func (s *Server) serveAcceptor(ln net.Listener, raw *rawAcceptor) error {
-	defer raw.close()
+func (s *Server) serveAcceptor(raw *rawAcceptor) error {
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
+		raw.close()
 		return ErrServerClosed
 	}
-	s.raws[ln] = raw
+	s.raws[raw] = struct{}{}
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.raws, raw)
+		s.mu.Unlock()
+		raw.close()
+	}()
 	return raw.serve()
 }
 
@@ -277,7 +283,7 @@ func (s *Server) Close() error {
 			err = e
 		}
 	}
-	for _, raw := range s.raws {
+	for raw := range s.raws {
 		raw.close() // the duplicate would keep the socket listening
 	}
 	// A connection checks closing after arming its read deadline, so either

@@ -4,6 +4,7 @@ package sock
 
 import (
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 
@@ -61,6 +62,13 @@ func bound(ep endpoint, typ int, o Options) (int, error) {
 		return &net.OpError{Op: "listen", Net: n, Addr: a, Err: os.NewSyscallError(op, err)}
 	}
 	fd, err := unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err == unix.EAFNOSUPPORT && ep.dual {
+		// A kernel without IPv6: ":port" means IPv4's every address, as in
+		// the net package.
+		ep = endpoint{ap: netip.AddrPortFrom(netip.IPv4Unspecified(), ep.ap.Port())}
+		family = unix.AF_INET
+		fd, err = unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	}
 	if err != nil {
 		return -1, opErr("socket", err)
 	}

@@ -2,13 +2,11 @@
 
 package sock
 
-import (
-	"context"
-	"net"
-	"syscall"
-)
+import "net"
 
-// Elsewhere the net package binds; only the options are set here.
+// Elsewhere the net package binds, and Options are not applied: the callers
+// that ask for them (the UDP server's SO_REUSEPORT groups, live sync) only
+// do so on Linux.
 
 func listenTCP(ep endpoint) (*net.TCPListener, error) {
 	ln, err := net.Listen(network("tcp", ep), ep.ap.String())
@@ -18,20 +16,8 @@ func listenTCP(ep endpoint) (*net.TCPListener, error) {
 	return ln.(*net.TCPListener), nil
 }
 
-func listenUDP(ep endpoint, o Options) (*net.UDPConn, error) {
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			if o.ReuseAddr {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-			}
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	pc, err := lc.ListenPacket(context.Background(), network("udp", ep), ep.ap.String())
+func listenUDP(ep endpoint, _ Options) (*net.UDPConn, error) {
+	pc, err := net.ListenPacket(network("udp", ep), ep.ap.String())
 	if err != nil {
 		return nil, err
 	}
