@@ -340,6 +340,12 @@ func (s *Store) Scrape(h InfoHash) (Counts, bool) {
 // Range calls fn for every torrent until it returns false. fn runs with a
 // shard locked: it must be quick and must not call the store.
 func (s *Store) Range(fn func(InfoHash, Counts) bool) {
+	s.eachTorrent(func(t *torrent) bool { return fn(t.hash, t.counts()) })
+}
+
+// eachTorrent calls fn for every torrent, with its shard locked, until fn
+// returns false.
+func (s *Store) eachTorrent(fn func(*torrent) bool) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
@@ -348,7 +354,7 @@ func (s *Store) Range(fn func(InfoHash, Counts) bool) {
 			if t.touched == freeMark {
 				continue
 			}
-			if !fn(t.hash, t.counts()) {
+			if !fn(t) {
 				sh.mu.Unlock()
 				return
 			}

@@ -39,27 +39,19 @@ func (sh *shard) countRenewal(old, now uint32) {
 // surveys (/stats?mode=s24s), not for serving announces.
 func (s *Store) RangeAddrs(fn func(netip.Addr)) {
 	var b [16]byte
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		for slot := uint32(0); slot < sh.nextSlot; slot++ {
-			t := &sh.slots[slot]
-			if t.touched == freeMark {
-				continue
-			}
-			recs := t.lists[fam4].records(s.arena, 2)
-			for r := 0; r < len(recs); r += 2 {
-				binary.BigEndian.PutUint32(b[:4], recs[r])
-				fn(netip.AddrFrom4([4]byte(b[:4])))
-			}
-			recs = t.lists[fam6].records(s.arena, 5)
-			for r := 0; r < len(recs); r += 5 {
-				for j := 0; j < 4; j++ {
-					binary.BigEndian.PutUint32(b[4*j:], recs[r+j])
-				}
-				fn(netip.AddrFrom16(b))
-			}
+	s.eachTorrent(func(t *torrent) bool {
+		recs := t.lists[fam4].records(s.arena, 2)
+		for r := 0; r < len(recs); r += 2 {
+			binary.BigEndian.PutUint32(b[:4], recs[r])
+			fn(netip.AddrFrom4([4]byte(b[:4])))
 		}
-		sh.mu.Unlock()
-	}
+		recs = t.lists[fam6].records(s.arena, 5)
+		for r := 0; r < len(recs); r += 5 {
+			for j := 0; j < 4; j++ {
+				binary.BigEndian.PutUint32(b[4*j:], recs[r+j])
+			}
+			fn(netip.AddrFrom16(b))
+		}
+		return true
+	})
 }
