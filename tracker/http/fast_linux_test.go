@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -363,6 +364,36 @@ func TestServeTwiceOnOneListener(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		if err := <-errc; err != ErrServerClosed {
 			t.Errorf("Serve returned %v", err)
+		}
+	}
+}
+
+// TestBlockingListenerDoesNotFreeze: accept4 is a raw syscall, which holds
+// the P while it runs. If something made the listener blocking (os.File.Fd
+// does), SO_RCVTIMEO still bounds each accept4 to a millisecond: at
+// GOMAXPROCS 1 other goroutines keep running and requests are still served.
+func TestBlockingListenerDoesNotFreeze(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(Config{}, newStore(t, 4<<20), nil, nil)
+	defer srv.Close()
+	go srv.Serve(ln)
+	if r := get(t, ln.Addr().String(), announceURL(ih(16), 1, "&left=1")); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	rc, _ := ln.(*net.TCPListener).SyscallConn()
+	rc.Control(func(fd uintptr) { unix.SetNonblock(int(fd), false) })
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		time.Sleep(20 * time.Millisecond)
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Fatalf("a 20 ms sleep took %v: the accept loop holds the only P", d)
+		}
+		if r := get(t, ln.Addr().String(), announceURL(ih(16), 2+i, "&left=1")); r.status != 200 {
+			t.Fatal(r.status)
 		}
 	}
 }
