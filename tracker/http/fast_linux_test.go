@@ -397,3 +397,29 @@ func TestBlockingListenerDoesNotFreeze(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepAliveReplyNotCorked: accepted sockets inherit the listener's
+// TCP_CORK, under which a reply left in the socket goes out only after
+// 200 ms (or at close). A keep-alive connection stays open, so handOff must
+// uncork: the best of five second replies (the first is answered inline)
+// comes well before that.
+func TestKeepAliveReplyNotCorked(t *testing.T) {
+	tt := startTracker(t, Config{}, nil, nil, "")
+	if r := get(t, tt.addr, announceURL(ih(17), 1, "&left=1")); r.status != 200 {
+		t.Fatal(r.status) // Serve has corked the listener
+	}
+	best := time.Hour
+	for i := 0; i < 5; i++ {
+		c, br := dial(t, tt.addr)
+		io.WriteString(c, "GET "+announceURL(ih(17), 10+i, "&left=1")+" HTTP/1.1\r\n\r\n")
+		readAllResponses(t, br, 1)
+		start := time.Now()
+		io.WriteString(c, "GET "+announceURL(ih(17), 20+i, "&left=1")+" HTTP/1.1\r\n\r\n")
+		readAllResponses(t, br, 1)
+		best = min(best, time.Since(start))
+		c.Close()
+	}
+	if best >= 150*time.Millisecond {
+		t.Fatalf("fastest keep-alive reply took %v: left corked", best)
+	}
+}
