@@ -389,7 +389,7 @@ func TestBlockingListenerDoesNotFreeze(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		start := time.Now()
 		time.Sleep(20 * time.Millisecond)
-		if d := time.Since(start); d > 500*time.Millisecond {
+		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("a 20 ms sleep took %v: the accept loop holds the only P", d)
 		}
 		if r := get(t, ln.Addr().String(), announceURL(ih(16), 2+i, "&left=1")); r.status != 200 {
