@@ -36,6 +36,8 @@ max_numwant = 200
 [access]
 mode = "open"
 list = ""
+fifo_add = ""
+fifo_delete = ""
 admin = ["127.0.0.1", "::1"]
 proxies = []
 ip_from_query = false
@@ -122,6 +124,7 @@ func TestInitLists(t *testing.T) {
 	option interval '900'
 	option access_mode 'whitelist'
 	option access_list '` + wl + `'
+	option access_fifo_add '/var/run/opentracker/add'
 	list admin '192.168.1.0/24'
 	list admin 'fd00::/8'
 	list admin '10.1.2.3'
@@ -143,6 +146,7 @@ func TestInitLists(t *testing.T) {
 		"interval = 900\n",
 		`mode = "whitelist"` + "\n",
 		`list = "` + wl + `"` + "\n",
+		`fifo_add = "/var/run/opentracker/add"` + "\nfifo_delete = \"\"\n",
 		`admin = ["192.168.1.0/24", "fd00::/8", "10.1.2.3"]` + "\n",
 		`proxies = ["192.168.1.2"]` + "\n",
 		"ip_from_query = true\n",
@@ -159,7 +163,12 @@ func TestInitLists(t *testing.T) {
 			t.Errorf("generated TOML lacks %q:\n%s", want, got)
 		}
 	}
-	inst := instance(s.calls())
+	calls := s.calls()
+	// The pipe's directory is made for the daemon.
+	if !hasLine(calls, "mkdir|-p|/var/run/opentracker") {
+		t.Errorf("no mkdir of the access pipe's directory:\n%s", strings.Join(calls, "\n"))
+	}
+	inst := instance(calls)
 	for _, want := range []string{
 		"set_param|env|GOMEMLIMIT=40960KiB", // 32 MiB + 8 MiB
 		"set_param|file|" + wl,
@@ -237,6 +246,7 @@ func TestInitBadValues(t *testing.T) {
 		{"mode", "option access_mode 'closed'", "opentracker.main.access_mode='closed' is invalid"},
 		{"missing list file", "option access_list '/nonexistent/whitelist'", "opentracker.main.access_list='/nonexistent/whitelist' is invalid (expected file)"},
 		{"mode without list", "option access_mode 'whitelist'", "opentracker.main.access_mode='whitelist' needs access_list"},
+		{"pipe without list", "option access_fifo_delete '/var/run/opentracker/delete'", "opentracker.main.access_fifo_delete='/var/run/opentracker/delete' needs access_mode whitelist or blacklist"},
 		{"admin network", "list admin '10.0.0.0/33'", "opentracker.main.admin='127.0.0.1 10.0.0.0/33' is invalid"},
 		{"admin address", "list admin 'localhost'", "opentracker.main.admin='127.0.0.1 localhost' is invalid"},
 		{"listen port", "list listen_tcp '0.0.0.0:99999'", "opentracker.main.listen_tcp: '0.0.0.0:99999' needs a port from 1 to 65535"},

@@ -85,9 +85,14 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 
 	var listeners []net.Listener
 	var peerSync *livesync.Syncer
+	var fifos []*access.FIFO
+	var fifoAdds []bool // per pipe: additions (fifo_add) or deletions
 	closeAll := func() {
 		for _, ln := range listeners {
 			ln.Close()
+		}
+		for _, f := range fifos {
+			f.Close()
 		}
 		packets.Close()
 		if peerSync != nil {
@@ -139,6 +144,22 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		}
 	}
 
+	// The pipes, like the ports, are opened before the privilege drop.
+	for _, p := range []struct {
+		key, path string
+		add       bool
+	}{{"access.fifo_add", cfg.Access.FIFOAdd, true}, {"access.fifo_delete", cfg.Access.FIFODelete, false}} {
+		if p.path == "" {
+			continue
+		}
+		f, err := access.OpenFIFO(p.path)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("%s: %v", p.key, err)
+		}
+		fifos, fifoAdds = append(fifos, f), append(fifoAdds, p.add)
+	}
+
 	if did, err := privdrop.Drop(cfg.System.User, cfg.System.Chroot); err != nil {
 		closeAll()
 		return err
@@ -150,6 +171,10 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		return fmt.Errorf("access.list: %v", err)
 	} else if mode != access.Open {
 		logger.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
+	}
+	// Fed only now: the first Reload resets run-time changes.
+	for i, f := range fifos {
+		f.Feed(acl, fifoAdds[i], logger.Printf)
 	}
 	if f := cfg.State.File; f != "" {
 		n, problems, err := state.Load(f, store, acl.Allowed, swarm.DefaultTorrentTimeout)
@@ -219,6 +244,9 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	packets.Close()
 	if peerSync != nil {
 		peerSync.Close()
+	}
+	for _, f := range fifos {
+		f.Close()
 	}
 	cancel()
 	wg.Wait()

@@ -388,3 +388,40 @@ func TestDaemonDefersAccept(t *testing.T) {
 		t.Fatalf("late request: %d %q", code, body)
 	}
 }
+
+// TestDaemonAccessFIFO: a hash written to access.fifo_add is served at once;
+// one written to fifo_delete is refused again.
+func TestDaemonAccessFIFO(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "whitelist")
+	os.WriteFile(list, []byte(strings.Repeat("61", 20)+"\n"), 0o644)
+	add, del := filepath.Join(dir, "add"), filepath.Join(dir, "delete")
+	d := startDaemon(t, fmt.Sprintf("[access]\nmode = %q\nlist = %q\nfifo_add = %q\nfifo_delete = %q\n", "whitelist", list, add, del))
+	served := func() bool {
+		_, body := get(t, d.tcp[0], announceURL(strings.Repeat("c", 20), 1, 0, ""))
+		return decode(t, body)["interval"] != nil
+	}
+	write := func(path, line string) {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(line + "\n")
+		f.Close()
+	}
+	waitFor := func(want bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); served() != want; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("torrent served: %v, want %v", !want, want)
+			}
+		}
+	}
+	if served() {
+		t.Fatal("unlisted torrent served")
+	}
+	write(add, strings.Repeat("63", 20)+" added by a script")
+	waitFor(true)
+	write(del, strings.Repeat("63", 20))
+	waitFor(false)
+}

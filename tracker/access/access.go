@@ -5,11 +5,11 @@ package access
 import (
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/opentracker-go/opentracker/tracker/swarm"
@@ -42,11 +42,15 @@ func (m Mode) String() string {
 }
 
 // List is an access list. Lookups are lock-free: a reload builds a new sorted
-// slice and swaps it in, so announces never wait for the file.
+// slice and swaps it in, so announces never wait for the file. Changes made
+// at run time (Change, fed by the FIFOs in fifo.go) sit beside the file's
+// list until the next Reload.
 type List struct {
 	mode   Mode
 	path   string
 	hashes atomic.Pointer[[]swarm.InfoHash]
+	dyn    atomic.Pointer[changes] // nil: no run-time changes
+	dynMu  sync.Mutex              // serialises Change and Reload's reset
 }
 
 // New returns a list for mode whose file is read by the first Reload: the
@@ -92,7 +96,12 @@ func (l *List) Reload() (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Run-time changes are taken to be in the file by now (as opentracker
+	// assumes): the file is the truth again.
+	l.dynMu.Lock()
 	l.hashes.Store(&hashes)
+	l.dyn.Store(nil)
+	l.dynMu.Unlock()
 	return len(hashes), nil
 }
 
@@ -101,13 +110,27 @@ func (l *List) Allowed(h swarm.InfoHash) bool {
 	if l == nil || l.mode == Open {
 		return true
 	}
-	p := l.hashes.Load()
 	listed := false
-	if p != nil {
-		_, listed = slices.BinarySearchFunc(*p, h, func(a, b swarm.InfoHash) int { return bytes.Compare(a[:], b[:]) })
+	if p := l.hashes.Load(); p != nil {
+		listed = contains(*p, h)
+	}
+	if d := l.dyn.Load(); d != nil {
+		switch {
+		case contains(d.del, h):
+			listed = false
+		case contains(d.add, h):
+			listed = true
+		}
 	}
 	return listed == (l.mode == Whitelist)
 }
+
+func contains(sorted []swarm.InfoHash, h swarm.InfoHash) bool {
+	_, ok := slices.BinarySearchFunc(sorted, h, compareHash)
+	return ok
+}
+
+func compareHash(a, b swarm.InfoHash) int { return bytes.Compare(a[:], b[:]) }
 
 // Parse reads a list file: one info_hash per line as 40 hex digits, with
 // blank lines and lines starting with '#' ignored, and anything after the
@@ -119,23 +142,18 @@ func Parse(r io.Reader, name string) ([]swarm.InfoHash, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 || b[0] == '#' {
-			continue
+		h, ok, err := parseLine(sc.Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
 		}
-		var h swarm.InfoHash
-		if len(b) < 40 || (len(b) > 40 && isHex(b[40])) {
-			return nil, fmt.Errorf("%s:%d: want an info_hash of 40 hex digits, got %q", name, line, clip(b))
+		if ok {
+			out = append(out, h)
 		}
-		if _, err := hex.Decode(h[:], b[:40]); err != nil {
-			return nil, fmt.Errorf("%s:%d: info_hash is not hex: %q", name, line, clip(b))
-		}
-		out = append(out, h)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
-	slices.SortFunc(out, func(a, b swarm.InfoHash) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(out, compareHash)
 	return slices.Compact(out), nil
 }
 

@@ -37,6 +37,8 @@ type Config struct {
 	Access struct {
 		Mode        string   `toml:"mode"`
 		List        string   `toml:"list"`
+		FIFOAdd     string   `toml:"fifo_add"`
+		FIFODelete  string   `toml:"fifo_delete"`
 		Admin       []string `toml:"admin"`
 		Proxies     []string `toml:"proxies"`
 		IPFromQuery bool     `toml:"ip_from_query"`

@@ -48,6 +48,8 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 		"[announce]\nnumwant = 300\n":                               "ot.toml:2: announce.numwant",
 		"memory_budget = 100\n":                                     "ot.toml:1: memory_budget",
 		"[access]\nmode = \"whitelist\"\nlist = \"/etc/wl\"\nx=1\n": "ot.toml:4: unknown key",
+		"[access]\nfifo_add = \"/run/add\"\n":                       "ot.toml:2: access.fifo_add: needs access mode whitelist or blacklist",
+		"[access]\nmode = \"blacklist\"\nlist = \"/etc/bl\"\nfifo_add = \"/run/p\"\nfifo_delete = \"/run/p\"\n": "ot.toml:5: access.fifo_delete: is the same pipe",
 	}
 	for src, want := range cases {
 		_, err := Parse(src, "ot.toml", nil)

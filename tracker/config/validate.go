@@ -54,6 +54,14 @@ func (c *Config) Validate() error {
 	if mode != access.Open && c.Access.List == "" {
 		return bad("access.list", "access mode %s needs a list file", mode)
 	}
+	for _, f := range []struct{ key, path string }{{"access.fifo_add", c.Access.FIFOAdd}, {"access.fifo_delete", c.Access.FIFODelete}} {
+		if f.path != "" && mode == access.Open {
+			return bad(f.key, "needs access mode whitelist or blacklist")
+		}
+	}
+	if c.Access.FIFOAdd != "" && c.Access.FIFOAdd == c.Access.FIFODelete {
+		return bad("access.fifo_delete", "is the same pipe as access.fifo_add")
+	}
 	for _, l := range []struct {
 		key  string
 		list []string
