@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,19 +76,24 @@ func TestInitDefaults(t *testing.T) {
 	if got := s.toml(); got != defaultTOML {
 		t.Errorf("generated TOML:\n%s\nwant:\n%s", got, defaultTOML)
 	}
-	calls := s.calls()
+	// What the script does to the host's /var/lib/opentracker (mkdir, or
+	// ls to check its owner) depends on whether that exists here.
+	calls := slices.DeleteFunc(s.calls(), func(c string) bool {
+		return strings.HasPrefix(c, "ls|") || strings.HasPrefix(c, "mkdir|") || strings.HasPrefix(c, "chown|")
+	})
 	want := []string{
 		"open_service|opentracker",
 		"opentracker|-t|-f|" + s.conf + ".tmp",
 		"open_instance",
 		"set_param|command|" + s.prog + "|-f|" + s.conf,
-		"set_param|env|GOMEMLIMIT=24576KiB",
+		"set_param|env|GOMEMLIMIT=32768KiB", // 16 MiB + 16 MiB
 		"set_param|respawn",
 		"set_param|stdout|1",
 		"set_param|stderr|1",
-		"set_param|reload_signal|HUP",
+		"set_param|file|" + s.conf,
 		"set_param|term_timeout|10",
 		"close_instance",
+		"procd|start",
 		"reload_trigger|opentracker",
 		"validation|opentracker_validate",
 		"close_service",
@@ -170,8 +176,8 @@ func TestInitLists(t *testing.T) {
 	}
 	inst := instance(calls)
 	for _, want := range []string{
-		"set_param|env|GOMEMLIMIT=40960KiB", // 32 MiB + 8 MiB
-		"set_param|file|" + wl,
+		"set_param|env|GOMEMLIMIT=49152KiB", // 32 MiB + max(16 MiB, 2 MiB)
+		"set_param|file|" + s.conf,
 	} {
 		if !hasLine(inst, want) {
 			t.Errorf("instance lacks %q:\n%s", want, strings.Join(inst, "\n"))
@@ -244,7 +250,8 @@ func TestInitBadValues(t *testing.T) {
 		{"bool", "option enabled 'maybe'", "opentracker.main.enabled='maybe' is invalid (expected bool)"},
 		{"port", "option port '70000'", "opentracker.main.port='70000' is invalid (expected port)"},
 		{"mode", "option access_mode 'closed'", "opentracker.main.access_mode='closed' is invalid"},
-		{"missing list file", "option access_list '/nonexistent/whitelist'", "opentracker.main.access_list='/nonexistent/whitelist' is invalid (expected file)"},
+		{"missing list file", "option access_list '/nonexistent/whitelist'", "opentracker.main.access_list='/nonexistent/whitelist' is not a file"},
+		{"list outside the chroot", "option access_list '/nonexistent/whitelist'\n\toption chroot '/tmp'", "opentracker.main.access_list='/nonexistent/whitelist' is not a file inside chroot '/tmp'"},
 		{"mode without list", "option access_mode 'whitelist'", "opentracker.main.access_mode='whitelist' needs access_list"},
 		{"pipe without list", "option access_fifo_delete '/var/run/opentracker/delete'", "opentracker.main.access_fifo_delete='/var/run/opentracker/delete' needs access_mode whitelist or blacklist"},
 		{"admin network", "list admin '10.0.0.0/33'", "opentracker.main.admin='127.0.0.1 10.0.0.0/33' is invalid"},
@@ -316,8 +323,9 @@ func TestInitDisabled(t *testing.T) {
 	}
 }
 
-// reload: same TOML -> start again (procd sends SIGHUP if the access list
-// changed); changed TOML -> restart; bad value -> nothing is touched.
+// reload: same TOML -> SIGHUP (the daemon re-reads the access list);
+// changed TOML -> procd restarts the daemon (the stand-in's model of procd
+// compares the instance and its file md5s); bad value -> nothing is touched.
 func TestInitReload(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t, "")
@@ -329,8 +337,8 @@ func TestInitReload(t *testing.T) {
 
 	s.run("reload")
 	calls := s.calls()
-	if hasPrefix(calls, "kill|") || !hasLine(calls, "open_instance") {
-		t.Errorf("reload without changes should only re-declare the instance:\n%s", strings.Join(calls, "\n"))
+	if !hasLine(calls, "send_signal|opentracker|*|HUP") || hasPrefix(calls, "kill|") || hasPrefix(calls, "open_service") {
+		t.Errorf("reload without changes should only send SIGHUP:\n%s", strings.Join(calls, "\n"))
 	}
 	if s.toml() != first {
 		t.Error("TOML changed although UCI did not")
@@ -339,7 +347,7 @@ func TestInitReload(t *testing.T) {
 	s.uci(strings.Replace(base, "option interval '1800'", "option interval '900'", 1))
 	s.run("reload")
 	calls = s.calls()
-	if k, o := index(calls, "kill|opentracker"), index(calls, "open_service|opentracker"); k < 0 || o < k || !hasLine(calls, "open_instance") {
+	if !hasLine(calls, "procd|restart") || hasPrefix(calls, "send_signal") {
 		t.Errorf("a changed TOML should restart the daemon:\n%s", strings.Join(calls, "\n"))
 	}
 	if !strings.Contains(s.toml(), "interval = 900\n") {
@@ -347,6 +355,26 @@ func TestInitReload(t *testing.T) {
 	}
 	if _, err := os.Stat(s.conf + ".next"); !os.IsNotExist(err) {
 		t.Errorf("%s.next left behind", s.conf)
+	}
+
+	// A "start" while running (LuCI's button) with a changed UCI file
+	// restarts too, and a later reload finds nothing new.
+	s.uci(strings.Replace(base, "option interval '1800'", "option interval '600'", 1))
+	s.run("start")
+	if calls = s.calls(); !hasLine(calls, "procd|restart") {
+		t.Errorf("start with a changed TOML should restart the daemon:\n%s", strings.Join(calls, "\n"))
+	}
+	s.run("reload")
+	if calls = s.calls(); !hasLine(calls, "send_signal|opentracker|*|HUP") {
+		t.Errorf("reload after that start:\n%s", strings.Join(calls, "\n"))
+	}
+
+	// Stopped: a reload starts the daemon instead of signalling nobody.
+	s.run("stop")
+	s.calls()
+	s.run("reload")
+	if calls = s.calls(); !hasLine(calls, "procd|start") || hasPrefix(calls, "send_signal") {
+		t.Errorf("reload of a stopped service:\n%s", strings.Join(calls, "\n"))
 	}
 
 	good := s.toml()
@@ -439,5 +467,30 @@ func TestInitWithDaemon(t *testing.T) {
 	d.stop(t)
 	if _, err := os.Stat(filepath.Join(stateDir, "state")); err != nil {
 		t.Errorf("no state file written at SIGTERM: %v", err)
+	}
+}
+
+// An existing state directory that the daemon's user cannot write is
+// reported, not chowned (it may hold other files); the daemon still starts.
+func TestInitStateDirWarning(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t, "")
+	dir := filepath.Join(s.dir, "state")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	uci := "config opentracker 'main'\n\tlist listen_tcp '127.0.0.1'\n\toption state_file '" + dir + "/state'\n\toption user 'nobody'\n"
+	s.uci(uci)
+	s.run("start")
+	calls := s.calls()
+	warn := "logger|-t|opentracker|-p|daemon.warn|opentracker.main.state_file: directory '" + dir + "' belongs to "
+	if !hasPrefix(calls, warn) || !hasLine(calls, "open_instance") || hasPrefix(calls, "chown|") {
+		t.Errorf("want a warning, no chown, and the instance:\n%s", strings.Join(calls, "\n"))
+	}
+	// World-writable (as /tmp): nothing to say.
+	os.Chmod(dir, 0o777)
+	s.run("start")
+	if calls = s.calls(); hasPrefix(calls, warn) {
+		t.Errorf("warned about a world-writable directory:\n%s", strings.Join(calls, "\n"))
 	}
 }

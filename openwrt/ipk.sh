@@ -109,11 +109,15 @@ pack_one() {
 	work="$(mktemp -d)"
 	root="$work/root"
 	ctl="$work/CONTROL"
-	mkdir -p "$root/usr/sbin" "$root/etc/init.d" "$root/etc/config" "$ctl"
+	mkdir -p "$root/usr/sbin" "$root/etc/init.d" "$root/etc/config" "$root/lib/upgrade/keep.d" "$ctl"
 	cp "$bin" "$root/usr/sbin/opentracker"
 	cp "$TOP/init.d/opentracker" "$root/etc/init.d/opentracker"
 	cp "$TOP/openwrt/files/opentracker.config" "$root/etc/config/opentracker"
+	# sysupgrade keeps what keep.d lists: the access lists in /etc/opentracker
+	cp "$TOP/openwrt/files/opentracker.keep" "$root/lib/upgrade/keep.d/opentracker"
 	chmod 0755 "$root" "$root/usr" "$root/usr/sbin" "$root/etc" "$root/etc/init.d" "$root/etc/config" "$ctl"
+	chmod 0755 "$root/lib" "$root/lib/upgrade" "$root/lib/upgrade/keep.d"
+	chmod 0644 "$root/lib/upgrade/keep.d/opentracker"
 	chmod 0755 "$root/usr/sbin/opentracker" "$root/etc/init.d/opentracker"
 	# as OpenWrt's INSTALL_CONF does
 	chmod 0600 "$root/etc/config/opentracker"

@@ -124,15 +124,19 @@ func TestIPKLayout(t *testing.T) {
 				mode int64
 				body []byte
 			}{
-				"./":                       {0o755, nil},
-				"./etc/":                   {0o755, nil},
-				"./etc/config/":            {0o755, nil},
-				"./etc/config/opentracker": {0o600, uciFile},
-				"./etc/init.d/":            {0o755, nil},
-				"./etc/init.d/opentracker": {0o755, initScript},
-				"./usr/":                   {0o755, nil},
-				"./usr/sbin/":              {0o755, nil},
-				"./usr/sbin/opentracker":   {0o755, []byte("placeholder for " + arch + "\n")},
+				"./":                               {0o755, nil},
+				"./etc/":                           {0o755, nil},
+				"./etc/config/":                    {0o755, nil},
+				"./etc/config/opentracker":         {0o600, uciFile},
+				"./etc/init.d/":                    {0o755, nil},
+				"./etc/init.d/opentracker":         {0o755, initScript},
+				"./lib/":                           {0o755, nil},
+				"./lib/upgrade/":                   {0o755, nil},
+				"./lib/upgrade/keep.d/":            {0o755, nil},
+				"./lib/upgrade/keep.d/opentracker": {0o644, []byte("/etc/opentracker/\n")},
+				"./usr/":                           {0o755, nil},
+				"./usr/sbin/":                      {0o755, nil},
+				"./usr/sbin/opentracker":           {0o755, []byte("placeholder for " + arch + "\n")},
 			}
 			if len(p.data) != len(wantData) {
 				var got []string

@@ -25,7 +25,7 @@ type sandbox struct {
 
 // applets are the busybox commands the init script may use from PATH; PATH
 // holds nothing else, so a command OpenWrt's busybox lacks shows up.
-var applets = []string{"sh", "ash", "sed", "cat", "mv", "rm", "cp", "grep", "basename", "dirname", "busybox"}
+var applets = []string{"sh", "ash", "sed", "cat", "mv", "rm", "cp", "grep", "basename", "dirname", "busybox", "md5sum"}
 
 // newSandbox prepares a sandbox; prog is the daemon the script runs (""
 // means the check-mode stand-in).

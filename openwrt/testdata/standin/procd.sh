@@ -22,12 +22,57 @@ procd_close_service() {
 	_standin_record close_service
 }
 
-procd_open_instance() { _standin_record open_instance "$@"; }
-procd_set_param() { _standin_record set_param "$@"; }
+# A small model of what procd does with a declared instance, enough to test
+# reload logic: the instance's parameters, with the md5 of each "file", are
+# compared with the previous declaration (kept in STANDIN_LOG's directory).
+# New: "procd|start"; different: "procd|restart", or "procd|signal|SIG" when
+# reload_signal is set (procd's instance_restart); equal: "procd|unchanged".
+_standin_state() { echo "${STANDIN_LOG%/*}/procd.instance"; }
+
+procd_open_instance() {
+	_standin_record open_instance "$@"
+	_standin_inst=""
+	_standin_sig=""
+}
+
+procd_set_param() {
+	_standin_record set_param "$@"
+	_standin_inst="$_standin_inst|$*"
+	case "$1" in
+	file) _standin_inst="$_standin_inst|$(md5sum <"$2")" ;;
+	reload_signal) _standin_sig="$2" ;;
+	esac
+}
+
 procd_append_param() { _standin_record append_param "$@"; }
-procd_close_instance() { _standin_record close_instance; }
+
+procd_close_instance() {
+	_standin_record close_instance
+	local state old
+	state="$(_standin_state)"
+	if [ ! -f "$state" ]; then
+		_standin_record procd start
+	else
+		old="$(cat "$state")"
+		if [ "$old" = "$_standin_inst" ]; then
+			_standin_record procd unchanged
+		elif [ -n "$_standin_sig" ]; then
+			_standin_record procd signal "$_standin_sig"
+		else
+			_standin_record procd restart
+		fi
+	fi
+	printf '%s' "$_standin_inst" >"$state"
+}
+
 procd_add_reload_trigger() { _standin_record reload_trigger "$@"; }
-procd_kill() { _standin_record kill "$@"; }
+
+procd_kill() {
+	_standin_record kill "$@"
+	rm -f "$(_standin_state)"
+}
+
+procd_running() { [ -f "$(_standin_state)" ]; }
 procd_send_signal() { _standin_record send_signal "$@"; }
 procd_add_jail() { _standin_record add_jail "$@"; }
 procd_add_jail_mount() { _standin_record add_jail_mount "$@"; }
