@@ -96,7 +96,7 @@ func (a *arena) releaseRangeLocked(base, from, to uint32) {
 		if p == 0 {
 			s = 1 << 31
 		}
-		for s > to-p {
+		for s > to-p || s > 1<<a.maxOrder {
 			s >>= 1
 		}
 		var k uint8
@@ -112,9 +112,12 @@ func (a *arena) releaseRangeLocked(base, from, to uint32) {
 // units after it are free blocks: usually the tail that allocRegion gave
 // back, unless another list has taken it since. A region never grows past
 // the alignment of its start, so that its tail still splits into aligned
-// blocks. It saves the copy and keeps a growing list where it was.
+// blocks, nor past the largest block, which allocRegion never exceeds
+// either (a region at 0 or at a high power of two would otherwise grow into
+// an order the free lists do not have). It saves the copy and keeps a
+// growing list where it was.
 func (a *arena) extend(u, n, m uint32) bool {
-	if u != 0 && m > u&-u {
+	if u != 0 && m > u&-u || m > 1<<a.maxOrder {
 		return false
 	}
 	a.mu.Lock()
