@@ -181,6 +181,14 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		for _, p := range problems {
 			logger.Print(p)
 		}
+		if len(problems) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
+			// The next save writes only what was restored: keep the rest.
+			if berr := state.Backup(f); berr != nil {
+				logger.Printf("state: %v", berr)
+			} else {
+				logger.Printf("state: %s was not restored whole; kept as %s.bak", f, f)
+			}
+		}
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			logger.Printf("state: %s does not exist yet", f)

@@ -305,6 +305,22 @@ func TestDaemonKeepsStateAcrossRestart(t *testing.T) {
 	}
 }
 
+// TestDaemonKeepsAnUnreadableDump: a dump with a bad line is restored
+// around it and kept as .bak, since the next save holds only what loaded.
+func TestDaemonKeepsAnUnreadableDump(t *testing.T) {
+	stateFile := filepath.Join(t.TempDir(), "state")
+	dump := strings.Repeat("63", 20) + fmt.Sprintf(":%d:4\n", time.Now().Unix()/60) + "garbage\n"
+	os.WriteFile(stateFile, []byte(dump), 0o600)
+	d := startDaemon(t, fmt.Sprintf("[state]\nfile = %q\n", stateFile))
+	d.waitLog(t, "restored 1 torrents")
+	if !strings.Contains(d.logText(), stateFile+":2:") {
+		t.Errorf("bad line not reported:\n%s", d.logText())
+	}
+	if b, err := os.ReadFile(stateFile + ".bak"); err != nil || string(b) != dump {
+		t.Fatalf("backup %q, %v", b, err)
+	}
+}
+
 func TestCheckMode(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.toml")

@@ -87,11 +87,28 @@ func TestNetworks(t *testing.T) {
 			t.Errorf("Contains(%s) = %v", s, got)
 		}
 	}
-	if _, err := ParseNetworks([]string{"300.1.1.1"}); err == nil {
-		t.Fatal("bad address accepted")
+	for _, bad := range []string{"300.1.1.1", "::ffff:10.0.0.0/80"} {
+		if _, err := ParseNetworks([]string{bad}); err == nil {
+			t.Fatalf("%s accepted", bad)
+		}
 	}
 	var zero Networks
 	if zero.Contains(netip.MustParseAddr("127.0.0.1")) {
 		t.Fatal("zero Networks contains something")
+	}
+}
+
+// TestParseLines: 40 hex digits, or a v2 hash of 64 taken as its first 20
+// bytes, then nothing or a non-hex character; anything else is an error.
+func TestParseLines(t *testing.T) {
+	v2 := hashA + "89abcdef0123456789abcdef"
+	hs, err := Parse(strings.NewReader(v2+" a v2 torrent\n"+hashB+"\t name\n"), "l")
+	if err != nil || len(hs) != 2 || hs[0] != hash(hashA) || hs[1] != hash(hashB) {
+		t.Fatalf("%x, %v", hs, err)
+	}
+	for _, bad := range []string{hashA + "0", hashA[:39], v2 + "0", "g" + hashA[1:]} {
+		if _, err := Parse(strings.NewReader(bad+"\n"), "l"); err == nil || !strings.Contains(err.Error(), "l:1: want an info_hash") {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }

@@ -104,17 +104,20 @@ func (p *FIFO) feed(l *List, name string, add bool, logf func(string, ...any)) {
 }
 
 // parseLine reads one line as Parse reads the list file: blank and '#' lines
-// are skipped (ok false, no error).
+// are skipped (ok false, no error). A BEP 52 (v2) info hash of 64 hex
+// digits is taken as its first 20 bytes, which is what v2 clients announce.
 func parseLine(b []byte) (h swarm.InfoHash, ok bool, err error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] == '#' {
 		return h, false, nil
 	}
-	if len(b) < 40 || (len(b) > 40 && isHex(b[40])) {
-		return h, false, fmt.Errorf("want an info_hash of 40 hex digits, got %q", clip(b))
+	n := 0
+	for n < len(b) && isHex(b[n]) {
+		n++
 	}
-	if _, err := hex.Decode(h[:], b[:40]); err != nil {
-		return h, false, fmt.Errorf("info_hash is not hex: %q", clip(b))
+	if n != 40 && n != 64 {
+		return h, false, fmt.Errorf("want an info_hash of 40 hex digits (or a v2 one of 64), got %q", clip(b))
 	}
+	hex.Decode(h[:], b[:40]) // all hex: cannot fail
 	return h, true, nil
 }

@@ -32,6 +32,9 @@ func ParseNetwork(s string) (netip.Prefix, error) {
 			return netip.Prefix{}, fmt.Errorf("%q is not an address or network: %v", s, err)
 		}
 		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return netip.Prefix{}, fmt.Errorf("%q is not an address or network: a v4-mapped network needs at least 96 bits", s)
+			}
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		return p.Masked(), nil

@@ -18,10 +18,21 @@ import (
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
-// Save writes the dump to path atomically (a temporary file renamed over it),
-// so a crash mid-write leaves the previous dump intact.
+// tempPattern names Save's temporary files, in the dump's directory.
+const tempPattern = ".opentracker-state-*"
+
+// Save writes the dump to path atomically: a temporary file, synced, renamed
+// over it, and the directory synced, so that neither a crash nor a power
+// cut (routers lose power) mid-save leaves a torn or empty dump. Temporary
+// files left by an earlier interrupted save are removed.
 func Save(path string, store *swarm.Store) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".opentracker-state-*")
+	dir := filepath.Dir(path)
+	if stale, _ := filepath.Glob(filepath.Join(dir, tempPattern)); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
+	tmp, err := os.CreateTemp(dir, tempPattern)
 	if err != nil {
 		return err
 	}
@@ -30,16 +41,38 @@ func Save(path string, store *swarm.Store) error {
 		tmp.Close()
 		return err
 	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // the rename itself; not every file system supports it
+		d.Close()
+	}
+	return nil
+}
+
+// Backup copies the dump at path to path.bak, for when it was not restored
+// whole: the next Save writes only what the store holds.
+func Backup(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path+".bak", b, 0o600)
 }
 
 // Load restores the torrents in the dump at path that allow accepts (nil
 // accepts all). Lines it cannot read are reported, file:line, in problems and
-// skipped; dumps older than maxAge per line are skipped silently, as their
-// torrents would have expired.
+// skipped, and so are torrents the store has no room for (one problem with
+// their count): loading goes on to the end. Lines older than maxAge are
+// skipped silently, as their torrents would have expired.
 func Load(path string, store *swarm.Store, allow func(swarm.InfoHash) bool, maxAge time.Duration) (restored int, problems []error, err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -49,32 +82,53 @@ func Load(path string, store *swarm.Store, allow func(swarm.InfoHash) bool, maxA
 	return Read(f, path, store, allow, maxAge, time.Now())
 }
 
+// maxLine bounds a dump line (a valid one is under 80 bytes).
+const maxLine = 4096
+
 // Read is Load from a reader named name.
 func Read(r io.Reader, name string, store *swarm.Store, allow func(swarm.InfoHash) bool, maxAge time.Duration, now time.Time) (restored int, problems []error, err error) {
-	sc := bufio.NewScanner(r)
+	br := bufio.NewReaderSize(r, maxLine)
 	nowMin := now.Unix() / 60
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || text[0] == '#' {
-			continue
+	maxMin := int64(maxAge / time.Minute)
+	full := 0
+	var fullErr error
+	for line := 1; ; line++ {
+		b, rerr := br.ReadSlice('\n')
+		if rerr == bufio.ErrBufferFull {
+			problems = append(problems, fmt.Errorf("%s:%d: line longer than %d bytes", name, line, maxLine))
+			for rerr == bufio.ErrBufferFull {
+				_, rerr = br.ReadSlice('\n')
+			}
+			if rerr == nil {
+				continue
+			}
 		}
-		h, base, completed, perr := parseLine(text)
-		if perr != nil {
-			problems = append(problems, fmt.Errorf("%s:%d: %v", name, line, perr))
-			continue
+		if rerr != nil && rerr != io.EOF {
+			return restored, problems, fmt.Errorf("%s:%d: %v", name, line, rerr)
 		}
-		if maxAge > 0 && time.Duration(nowMin-base)*time.Minute > maxAge {
-			continue
+		if text := strings.TrimSpace(string(b)); text != "" && text[0] != '#' {
+			h, base, completed, perr := parseLine(text)
+			switch {
+			case perr != nil:
+				problems = append(problems, fmt.Errorf("%s:%d: %v", name, line, perr))
+			case maxAge > 0 && nowMin-base > maxMin:
+			case allow != nil && !allow(h):
+			default:
+				if err := store.Restore(h, completed); err != nil {
+					full, fullErr = full+1, err
+				} else {
+					restored++
+				}
+			}
 		}
-		if allow != nil && !allow(h) {
-			continue
+		if rerr == io.EOF {
+			break
 		}
-		if err := store.Restore(h, completed); err != nil {
-			return restored, problems, fmt.Errorf("%s:%d: %v", name, line, err)
-		}
-		restored++
 	}
-	return restored, problems, sc.Err()
+	if full > 0 {
+		problems = append(problems, fmt.Errorf("%s: %d torrents not restored: %v", name, full, fullErr))
+	}
+	return restored, problems, nil
 }
 
 func parseLine(text string) (h swarm.InfoHash, base int64, completed uint32, err error) {

@@ -1,7 +1,10 @@
 package state
 
 import (
+	"encoding/hex"
+	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -70,3 +73,62 @@ func TestBadLinesAreReportedAndSkipped(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestLoadGoesOnPastProblems: an over-long line and torrents the store has
+// no room for are reported, and every other line is still restored (found
+// in review: a load used to stop at either, and the next save then wrote
+// the partial store over the dump).
+func TestLoadGoesOnPastProblems(t *testing.T) {
+	m := time.Now().Unix() / 60
+	line := func(c byte) string { return strings.Repeat(string(c), 40) + ":" + itoa(m) + ":5\n" }
+	dump := line('A') + strings.Repeat("x", 70000) + "\n" + line('B') + line('C')
+	s := newStore(t)
+	n, problems, err := Read(strings.NewReader(dump), "st", s, nil, 24*time.Hour, time.Now())
+	if err != nil || n != 3 || len(problems) != 1 || !strings.Contains(problems[0].Error(), "st:2: line longer than") {
+		t.Fatalf("restored %d, problems %v, err %v", n, problems, err)
+	}
+
+	small, err := swarm.New(swarm.Config{MemoryBudget: 1 << 20, MaxTorrents: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	const lines = 1500
+	for i := 0; i < lines; i++ {
+		var h swarm.InfoHash
+		h[0], h[1], h[2] = byte(i>>8), byte(i), 0x5a
+		sb.WriteString(strings.ToUpper(hex.EncodeToString(h[:])) + ":" + itoa(m) + ":3\n")
+	}
+	n, problems, err = Read(strings.NewReader(sb.String()), "st", small, nil, 24*time.Hour, time.Now())
+	if err != nil || len(problems) != 1 || !strings.Contains(problems[0].Error(), fmt.Sprintf("st: %d torrents not restored", lines-n)) {
+		t.Fatalf("restored %d of %d, problems %v, err %v", n, lines, problems, err)
+	}
+	// Loading went on: every shard is as full as it can get.
+	if got := small.Stats().Torrents; got != n || n < small.Stats().TorrentCapacity*9/10 {
+		t.Fatalf("restored %d (store holds %d) of capacity %d", n, got, small.Stats().TorrentCapacity)
+	}
+}
+
+// TestAncientLinesAreSkipped: a time stamp so old that the age in minutes
+// overflows a Duration is still too old.
+func TestAncientLinesAreSkipped(t *testing.T) {
+	dump := strings.Repeat("A", 40) + ":-9000000000000000000:5\n"
+	n, problems, err := Read(strings.NewReader(dump), "st", newStore(t), nil, 24*time.Hour, time.Now())
+	if n != 0 || len(problems) != 0 || err != nil {
+		t.Fatalf("restored %d, problems %v, err %v", n, problems, err)
+	}
+}
+
+// TestSaveRemovesStaleTemporaries: a save interrupted by a crash leaves a
+// temporary file; the next one removes it.
+func TestSaveRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".opentracker-state-123")
+	os.WriteFile(stale, []byte("half"), 0o600)
+	if err := Save(filepath.Join(dir, "state"), newStore(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("stale temporary file left: %v", err)
+	}
+}
