@@ -130,12 +130,23 @@ func TestFeedMakefile(t *testing.T) {
 	}
 }
 
-// The feed CI hook accepts the daemon's check mode.
+// The feed CI hook checks the version and the daemon's check mode.
 func TestFeedTestHook(t *testing.T) {
 	bin := nativeBinary(t)
-	cmd := exec.Command("sh", filepath.Join(repoRoot(t), "openwrt", "test.sh"), "opentracker", "0.1.0-r1")
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("test.sh: %v\n%s", err, b)
+	out, err := exec.Command(bin, "-v").CombinedOutput()
+	ver := strings.TrimPrefix(strings.TrimSpace(string(out)), "opentracker-go ")
+	if err != nil || ver == "" {
+		t.Fatalf("opentracker -v: %q %v", out, err)
+	}
+	hook := func(version string) ([]byte, error) {
+		cmd := exec.Command("sh", filepath.Join(repoRoot(t), "openwrt", "test.sh"), "opentracker", version)
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+		return cmd.CombinedOutput()
+	}
+	if b, err := hook(ver + "-r1"); err != nil {
+		t.Errorf("test.sh with version %s-r1: %v\n%s", ver, err, b)
+	}
+	if b, err := hook("9.9.9-r1"); err == nil || !strings.Contains(string(b), "the package is 9.9.9-r1") {
+		t.Errorf("test.sh accepted a version the binary does not report: %v\n%s", err, b)
 	}
 }

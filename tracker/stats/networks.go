@@ -81,6 +81,7 @@ func compareDesc(a, b uint64) int {
 func appendNetworks(dst []byte, store *swarm.Store) []byte {
 	v4 := [2]*netCounter{newNetCounter(), newNetCounter()}
 	v6 := [2]*netCounter{newNetCounter(), newNetCounter()}
+	anyV6 := false
 	store.RangeAddrs(func(a netip.Addr) {
 		if a.Is4() {
 			b := a.As4()
@@ -89,6 +90,7 @@ func appendNetworks(dst []byte, store *swarm.Store) []byte {
 			v4[1].add(ip &^ 0xff)
 			return
 		}
+		anyV6 = true
 		b := a.As16()
 		hi := binary.BigEndian.Uint64(b[:8])
 		v6[0].add(hi)
@@ -103,7 +105,7 @@ func appendNetworks(dst []byte, store *swarm.Store) []byte {
 		}
 		dst = appendApprox(dst, v4[i])
 	}
-	if len(v6[0].n) == 0 {
+	if !anyV6 {
 		return dst
 	}
 	for i, bits := range []int{64, 48} {

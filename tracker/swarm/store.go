@@ -222,7 +222,9 @@ func (s *Store) announce(req *Request, buf *PeerBuffer) (Result, error) {
 	case known:
 		st := &recs[i*w+w-1]
 		old := *st
-		sh.countRenewal(old, now)
+		if !req.FromSync {
+			sh.countRenewal(old, now) // this tracker's clients only
+		}
 		if (now-old&seenMask)&seenMask >= syncRenewMinutes {
 			res.Fresh = true
 		}
