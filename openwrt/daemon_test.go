@@ -38,7 +38,7 @@ func startDaemon(t *testing.T, prefix, argv, env []string) *daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout = io.Discard
+	cmd.Stdout = cmd.Stderr // routine messages: stdout; problems: stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/netip"
 	"os"
@@ -32,7 +31,8 @@ const stateSaveEvery = 10 * time.Minute
 // serve runs the tracker until SIGTERM or SIGINT. The order follows the
 // reference: allocate, bind every socket, drop privileges, then read files
 // (whose paths are inside the chroot) and start serving.
-func serve(cfg *config.Config, logger *log.Logger) error {
+func serve(cfg *config.Config, lg logs) error {
+	info, warn := lg.info, lg.warn // routine messages, problems
 	// Catch signals first: a SIGTERM or SIGHUP during start-up (procd
 	// reloading right after boot) must not kill the daemon unsaved; it is
 	// handled once serving starts.
@@ -48,7 +48,7 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		return fmt.Errorf("memory_budget: %v", err)
 	}
 	st := store.Stats()
-	logger.Printf("store: %d MiB budget, room for %d torrents and %d MiB of peers",
+	info.Printf("store: %d MiB budget, room for %d torrents and %d MiB of peers",
 		st.BudgetBytes>>20, st.TorrentCapacity, st.ArenaBytes>>20)
 
 	mode, _ := access.ParseMode(cfg.Access.Mode) // validated
@@ -56,7 +56,7 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	admin, _ := access.ParseNetworks(cfg.Access.Admin)
 	proxies, _ := access.ParseNetworks(cfg.Access.Proxies)
 	counters := new(stats.Counters)
-	logf := func(format string, args ...any) { logger.Printf(format, args...) }
+	logf := func(format string, args ...any) { warn.Printf(format, args...) }
 	interval := time.Duration(cfg.Announce.Interval) * time.Second
 
 	web := httpfront.NewServer(httpfront.Config{
@@ -103,7 +103,7 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 	for _, a := range cfg.Listen.TCP {
 		ln, err := listenTCP(a)
 		if noIPv6(a, err) {
-			logger.Printf("listen.tcp %s: skipped, this kernel has no IPv6", a)
+			warn.Printf("listen.tcp %s: skipped, this kernel has no IPv6", a)
 			continue
 		}
 		if err != nil {
@@ -112,12 +112,12 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		}
 		listeners = append(listeners, ln)
 		binds++
-		logger.Printf("listening tcp %s", ln.Addr())
+		info.Printf("listening tcp %s", ln.Addr())
 	}
 	for _, a := range cfg.Listen.UDP {
 		bound, err := packets.Listen(a)
 		if noIPv6(a, err) {
-			logger.Printf("listen.udp %s: skipped, this kernel has no IPv6", a)
+			warn.Printf("listen.udp %s: skipped, this kernel has no IPv6", a)
 			continue
 		}
 		if err != nil {
@@ -125,7 +125,7 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 			return fmt.Errorf("listen.udp %s: %v", a, err)
 		}
 		binds++
-		logger.Printf("listening udp %s", bound)
+		info.Printf("listening udp %s", bound)
 	}
 	if binds == 0 {
 		closeAll()
@@ -164,38 +164,38 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		closeAll()
 		return err
 	} else if did != "" {
-		logger.Print(did)
+		info.Print(did)
 	}
 	if n, err := acl.Reload(); err != nil {
 		closeAll()
 		return fmt.Errorf("access.list: %v", err)
 	} else if mode != access.Open {
-		logger.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
+		info.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
 	}
 	// Fed only now: the first Reload resets run-time changes.
 	for i, f := range fifos {
-		f.Feed(acl, fifoAdds[i], logger.Printf)
+		f.Feed(acl, fifoAdds[i], warn.Printf)
 	}
 	if f := cfg.State.File; f != "" {
 		n, problems, err := state.Load(f, store, acl.Allowed, swarm.DefaultTorrentTimeout)
 		for _, p := range problems {
-			logger.Print(p)
+			warn.Print(p)
 		}
 		if len(problems) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
 			// The next save writes only what was restored: keep the rest.
 			if berr := state.Backup(f); berr != nil {
-				logger.Printf("state: %v", berr)
+				warn.Printf("state: %v", berr)
 			} else {
-				logger.Printf("state: %s was not restored whole; kept as %s.bak", f, f)
+				warn.Printf("state: %s was not restored whole; kept as %s.bak", f, f)
 			}
 		}
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			logger.Printf("state: %s does not exist yet", f)
+			info.Printf("state: %s does not exist yet", f)
 		case err != nil:
-			logger.Printf("state: %v", err)
+			warn.Printf("state: %v", err)
 		default:
-			logger.Printf("state: restored %d torrents from %s", n, f)
+			info.Printf("state: restored %d torrents from %s", n, f)
 		}
 	}
 
@@ -203,7 +203,7 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		// After the state restore, so restored peers are not broadcast.
 		store.Observe(peerSync.Send)
 		peerSync.Start()
-		logger.Print(peerSync)
+		info.Print(peerSync)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -214,7 +214,7 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		go func(ln net.Listener) {
 			defer wg.Done()
 			if err := web.Serve(ln); err != httpfront.ErrServerClosed {
-				logger.Printf("http %s: stopped serving: %v", ln.Addr(), err)
+				warn.Printf("http %s: stopped serving: %v", ln.Addr(), err)
 			}
 		}(ln)
 	}
@@ -227,7 +227,7 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 			return
 		}
 		if err := state.Save(cfg.State.File, store); err != nil {
-			logger.Printf("state: %v", err)
+			warn.Printf("state: %v", err)
 		}
 	}
 	for {
@@ -238,13 +238,13 @@ func serve(cfg *config.Config, logger *log.Logger) error {
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
 				if n, err := acl.Reload(); err != nil {
-					logger.Printf("SIGHUP: access list kept: %v", err)
+					warn.Printf("SIGHUP: access list kept: %v", err)
 				} else if mode != access.Open {
-					logger.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
+					info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
 				}
 				continue
 			}
-			logger.Printf("%v: shutting down", sig)
+			info.Printf("%v: shutting down", sig)
 		}
 		break
 	}

@@ -72,6 +72,7 @@ func startDaemon(t *testing.T, toml string, args ...string) *daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.cmd.Stdout = d.cmd.Stderr // routine messages: stdout; problems: stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -440,4 +441,50 @@ func TestDaemonAccessFIFO(t *testing.T) {
 	waitFor(true)
 	write(del, strings.Repeat("63", 20))
 	waitFor(false)
+}
+
+// TestLogStreams: routine messages go to stdout and problems to stderr, which
+// procd files in the system log as daemon.info and daemon.err.
+func TestLogStreams(t *testing.T) {
+	dir := t.TempDir()
+	stateFile := filepath.Join(dir, "state")
+	os.WriteFile(stateFile, []byte("garbage\n"), 0o600)
+	cfg := filepath.Join(dir, "ot.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("memory_budget = \"8M\"\n[listen]\ntcp = [\"127.0.0.1:0\"]\nudp = []\n[state]\nfile = %q\n", stateFile)), 0o644)
+	cmd := exec.Command(daemonBin, "-f", cfg)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(stdout.String(), "restored 0 torrents"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stdout %q, stderr %q", stdout.String(), stderr.String())
+		}
+	}
+	if !strings.Contains(stdout.String(), "listening tcp 127.0.0.1:") || strings.Contains(stdout.String(), stateFile+":1:") {
+		t.Errorf("stdout: %q", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), stateFile+":1:") || strings.Contains(stderr.String(), "listening") {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

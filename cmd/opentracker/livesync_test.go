@@ -62,7 +62,7 @@ func startInNS(t *testing.T, ns, addr string) *daemon {
 	d := &daemon{exited: make(chan error, 1)}
 	d.cmd = exec.Command("ip", "netns", "exec", ns, daemonBin, "-f", cfg)
 	pr, pw := io.Pipe()
-	d.cmd.Stderr = pw
+	d.cmd.Stdout, d.cmd.Stderr = pw, pw
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -17,18 +17,23 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// logs are the daemon's two streams, as procd files them in the system
+// log: routine messages on stdout (daemon.info), problems on stderr
+// (daemon.err).
+type logs struct{ info, warn *log.Logger }
+
 // run is the daemon from the command line to exit status.
-func run(args []string, stderr io.Writer) int {
-	logger := log.New(stderr, "opentracker: ", 0)
+func run(args []string, stdout, stderr io.Writer) int {
+	lg := logs{info: log.New(stdout, "opentracker: ", 0), warn: log.New(stderr, "opentracker: ", 0)}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return 2
 	}
 	if o.version {
-		fmt.Fprintln(stderr, "opentracker-go", stats.Version)
+		fmt.Fprintln(stdout, "opentracker-go", stats.Version)
 		return 0
 	}
 	cfg, err := config.Load(o.configFile)
@@ -37,7 +42,7 @@ func run(args []string, stderr io.Writer) int {
 		err = cfg.Validate()
 	}
 	if err != nil {
-		logger.Print(err)
+		lg.warn.Print(err)
 		return 1
 	}
 	if o.check {
@@ -45,14 +50,14 @@ func run(args []string, stderr io.Writer) int {
 		if name == "" {
 			name = "(built-in defaults)"
 		}
-		logger.Printf("configuration %s ok", name)
+		lg.info.Printf("configuration %s ok", name)
 		return 0
 	}
 	// GOMAXPROCS follows a cgroup CPU quota (procd jails, containers).
 	maxprocs.Set(maxprocs.Logger(func(string, ...any) {}))
-	setMemoryLimit(int64(cfg.MemoryBudget), logger)
-	if err := serve(cfg, logger); err != nil {
-		logger.Print(err)
+	setMemoryLimit(int64(cfg.MemoryBudget), lg.info)
+	if err := serve(cfg, lg); err != nil {
+		lg.warn.Print(err)
 		return 1
 	}
 	return 0
