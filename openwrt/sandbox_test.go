@@ -55,6 +55,7 @@ func newSandbox(t *testing.T, prog string) *sandbox {
 	}
 	text := replaceLine(t, string(script), "PROG=/usr/sbin/opentracker", "PROG="+s.prog)
 	text = replaceLine(t, text, "CONF=/var/etc/opentracker.toml", "CONF="+s.conf)
+	text = replaceLine(t, text, "PASSWD=/etc/passwd", "PASSWD="+filepath.Join(root, "openwrt", "testdata", "passwd"))
 	if err := os.WriteFile(filepath.Join(dir, "init.d", "opentracker"), []byte(text), 0o755); err != nil {
 		t.Fatal(err)
 	}

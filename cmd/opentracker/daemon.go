@@ -72,6 +72,7 @@ func serve(cfg *config.Config, lg logs) error {
 		Proxies:        proxies,
 		IPFromQuery:    cfg.Access.IPFromQuery,
 		Logf:           logf,
+		Infof:          info.Printf,
 	}, store, acl, counters)
 	packets, err := udp.NewServer(udp.Config{
 		Interval:   interval,

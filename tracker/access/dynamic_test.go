@@ -148,9 +148,13 @@ func TestFIFO(t *testing.T) {
 	waitFor("c added", func() bool { return l.Allowed(hash(hashC)) })
 	write(delPath, hashA+"\n")
 	waitFor("a deleted", func() bool { return !l.Allowed(hash(hashA)) })
+	// A hash followed, in the same write, by an over-long line still
+	// takes effect at once.
+	write(delPath, hashC+"\n"+strings.Repeat("x", 10000)+"\n")
+	waitFor("c deleted", func() bool { return !l.Allowed(hash(hashC)) })
 	mu.Lock()
-	if len(logged) != 1 || !strings.Contains(logged[0], addPath+":3: want an info_hash") {
-		t.Errorf("logged %q, want the bad line 3 reported", logged)
+	if len(logged) != 2 || !strings.Contains(logged[0], addPath+":3: want an info_hash") || !strings.Contains(logged[1], delPath+":3: line longer than") {
+		t.Errorf("logged %q, want the bad line 3 of add and the long line 3 of delete reported", logged)
 	}
 	mu.Unlock()
 

@@ -17,7 +17,10 @@ import (
 // FIFO feeds run-time changes to a List from a named pipe, as opentracker's
 // access.fifo_add and access.fifo_delete do: every line written to it that
 // starts with an info_hash of 40 hex digits adds that torrent to the list
-// (or deletes it from the list). A script can then whitelist a torrent with
+// (or deletes it from the list). Each line must end with a newline: the
+// daemon holds the pipe open for reading and writing (it could not reopen it
+// after dropping root), so it never sees a writer close, and an unfinished
+// line runs into the next writer's. A script can whitelist a torrent with
 //
 //	echo 0123456789abcdef0123456789abcdef01234567 > /var/run/opentracker/add
 //
@@ -76,23 +79,26 @@ func (p *FIFO) feed(l *List, name string, add bool, logf func(string, ...any)) {
 	var batch []swarm.InfoHash
 	for line := 1; ; line++ {
 		b, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
 			logf("%s:%d: line longer than %d bytes skipped", name, line, br.Size())
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = br.ReadSlice('\n')
 			}
-			continue
-		}
-		if err != nil {
+			if err != nil {
+				return
+			}
+		case err != nil:
 			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
 				logf("%s: %v", name, err)
 			}
 			return
-		}
-		if h, ok, perr := parseLine(b); perr != nil {
-			logf("%s:%d: %v", name, line, perr)
-		} else if ok {
-			batch = append(batch, h)
+		default:
+			if h, ok, perr := parseLine(b); perr != nil {
+				logf("%s:%d: %v", name, line, perr)
+			} else if ok {
+				batch = append(batch, h)
+			}
 		}
 		if br.Buffered() == 0 && len(batch) > 0 {
 			if err := l.Change(batch, add); err != nil {

@@ -128,7 +128,7 @@ func (s *Server) fullScrape(w *work, r *request, peer netip.AddrPort) reply {
 		rep.extra = "Content-Encoding: gzip\r\n"
 	}
 	s.c.FullScrapeBytes.Add(uint64(len(rep.body)))
-	s.cfg.Logf("http: full scrape by %v: %d torrents, %d bytes", s.clientAddr(r, peer), torrents, len(rep.body))
+	s.cfg.Infof("http: full scrape by %v: %d torrents, %d bytes", s.clientAddr(r, peer), torrents, len(rep.body))
 	return rep
 }
 

@@ -25,8 +25,9 @@ type Config struct {
 	FullScrape     bool          // serve /scrape without info_hash to Admin networks
 	Admin          access.Networks
 	Proxies        access.Networks
-	IPFromQuery    bool // honour announce ip= from anyone (else only from Admin)
-	Logf           func(format string, args ...any)
+	IPFromQuery    bool                             // honour announce ip= from anyone (else only from Admin)
+	Logf           func(format string, args ...any) // problems
+	Infof          func(format string, args ...any) // routine events (full scrapes)
 }
 
 // Server is the HTTP tracker front end. It is safe for concurrent use and can
@@ -80,6 +81,9 @@ func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counte
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Infof == nil {
+		cfg.Infof = func(string, ...any) {}
 	}
 	if c == nil {
 		c = new(stats.Counters)
