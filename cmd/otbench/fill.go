@@ -63,7 +63,7 @@ type fullScrapeResult struct {
 // times GET /scrape (plain and gzip), median of 5.
 func fullScrapeRun(sf *serverFlags, im impl, dir string, n int, seed uint64) (fullScrapeResult, error) {
 	fr := fullScrapeResult{Impl: im.name}
-	s, err := startImpl(sf, im, dir, n, seed, sf.budget)
+	s, err := startImpl(sf, im, dir, n, seed, sf.budget, 0)
 	if err != nil {
 		return fr, err
 	}
@@ -164,7 +164,7 @@ func fillRun(sf *serverFlags, im impl, dir string, n, torrents int, seed uint64)
 	if sf.fillBudget != "" {
 		budget = sf.fillBudget
 	}
-	s, err := startImpl(sf, im, dir, torrents, seed, budget)
+	s, err := startImpl(sf, im, dir, torrents, seed, budget, 0)
 	if err != nil {
 		return fr, err
 	}
@@ -218,11 +218,11 @@ func cmdFill(args []string) error {
 		if err != nil {
 			return err
 		}
-		impls = append(impls, impl{"ours", p})
+		impls = append(impls, impl{name: "ours", bin: p, kind: "ours"})
 	}
 	if strings.Contains(*which, "ref") {
 		if p := refBinary(sf.ref); p != "" {
-			impls = append(impls, impl{"reference", p})
+			impls = append(impls, impl{name: "reference", bin: p, kind: "reference"})
 		} else {
 			fmt.Fprintln(os.Stderr, "otbench: reference opentracker not installed; skipped")
 		}

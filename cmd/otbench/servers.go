@@ -164,6 +164,12 @@ func writeWhitelist(path string, seed uint64, n int) error {
 // Debian builds), chrooted to dir when root, stats and full scrape blessed
 // for 127.0.0.1.
 func startRef(bin, dir, cpus string, seed uint64, torrents int) (*server, error) {
+	return startRefWith(nil, "", bin, dir, cpus, seed, torrents)
+}
+
+// startRefWith runs the reference under a wrapper (qemu-user, with ldRoot
+// the unpacked Debian root that holds its loader and libraries).
+func startRefWith(wrapper []string, ldRoot, bin, dir, cpus string, seed uint64, torrents int) (*server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -177,10 +183,15 @@ func startRef(bin, dir, cpus string, seed uint64, torrents int) (*server, error)
 	tp, up := s.tcp.Port(), s.udp.Port()
 	// The whitelist path is resolved after chroot (research §7, §11): a
 	// relative name works both chrooted (cwd /) and not (cwd dir).
-	argv := []string{bin, "-i", "127.0.0.1", "-p", fmt.Sprint(tp), "-P", fmt.Sprint(up),
-		"-A", "127.0.0.1", "-w", "whitelist.txt", "-d", dir}
+	argv := append(append([]string{}, wrapper...), bin, "-i", "127.0.0.1", "-p", fmt.Sprint(tp), "-P", fmt.Sprint(up),
+		"-A", "127.0.0.1", "-w", "whitelist.txt", "-d", dir)
 	if os.Geteuid() == 0 {
 		argv = append(argv, "-u", "nobody")
+	}
+	if ldRoot != "" {
+		// qemu-user: -L makes the guest's loader and libraries come from the
+		// root; it must come before the program.
+		argv = append(append(append([]string{}, wrapper...), "-L", ldRoot), argv[len(wrapper):]...)
 	}
 	if err := s.start(cpus, argv, dir); err != nil {
 		return nil, err
@@ -401,6 +412,24 @@ func dechunk(b []byte) []byte {
 }
 
 var _ = binary.BigEndian
+
+// startNull runs the null responder (`otbench null`, or a cross-built
+// otbench under a qemu wrapper) on fresh loopback ports.
+func startNull(wrapper []string, bin, dir, cpus string, peers int) (*server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s, err := newLoopbackServer("null")
+	if err != nil {
+		return nil, err
+	}
+	argv := append(append([]string{}, wrapper...), bin, "null", "-udp", s.udp.String(), "-tcp", s.tcp.String(),
+		"-peers", fmt.Sprint(peers))
+	if err := s.start(cpus, argv, dir); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
 // newLoopbackServer picks free TCP and UDP ports on 127.0.0.1 for a server.
 func newLoopbackServer(name string) (*server, error) {
