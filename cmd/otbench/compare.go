@@ -58,6 +58,9 @@ type impl struct {
 	kind    string // "ours", "reference" or "null"
 	wrapper []string
 	ldRoot  string // reference under qemu: the unpacked Debian root
+	// peersFrom names the tracker whose reply size a null responder copies
+	// (default "ours").
+	peersFrom string
 }
 
 type compareOut struct {
@@ -232,7 +235,7 @@ func cmdCompare(args []string) error {
 		if err != nil {
 			return err
 		}
-		impls = append(impls, impl{"null", self, "null", nil, ""})
+		impls = append(impls, impl{name: "null", bin: self, kind: "null", peersFrom: "ours"})
 	}
 	growRequests = *growN
 	want := map[string]bool{}
@@ -249,7 +252,7 @@ func cmdCompare(args []string) error {
 				if im.kind == "null" && (wl.name == "udp-mixed") {
 					continue
 				}
-				res, err := compareRun(&sf, lf, wl, im, dir, nullPeers(out.Runs, wl.name, "ours"))
+				res, err := compareRun(&sf, lf, wl, im, dir, nullPeers(out.Runs, wl.name, im.peersFrom))
 				res.Round = r + 1
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "%s %s round %d: %v\n", wl.name, im.name, r+1, err)
@@ -385,7 +388,11 @@ func compareRun(sf *serverFlags, lf loadFlags, wl workloadSpec, im impl, dir str
 		return Result{}, err
 	}
 	defer s.stop()
-	if err := s.waitReady(lf.seed, wl.udp, 10*time.Second); err != nil {
+	ready := 10 * time.Second
+	if im.wrapper != nil {
+		ready = 60 * time.Second // qemu-user starts slowly on a loaded machine
+	}
+	if err := s.waitReady(lf.seed, wl.udp, ready); err != nil {
 		return Result{}, err
 	}
 	wl.flags(&lf)

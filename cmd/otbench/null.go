@@ -171,16 +171,13 @@ func cmdNull(args []string) error {
 	}
 }
 
-// bindSocket opens a blocking (UDP) or non-blocking (TCP) socket bound to ap.
+// bindSocket opens a non-blocking socket bound to ap.
 func bindSocket(typ int, ap netip.AddrPort) (int, error) {
 	fam := unix.AF_INET
 	if !ap.Addr().Is4() {
 		fam = unix.AF_INET6
 	}
-	if typ == unix.SOCK_STREAM {
-		typ |= unix.SOCK_NONBLOCK
-	}
-	fd, err := unix.Socket(fam, typ|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(fam, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
@@ -193,15 +190,49 @@ func bindSocket(typ int, ap netip.AddrPort) (int, error) {
 	return fd, nil
 }
 
-// nullUDP answers datagrams in batches on one locked thread. The socket is
-// blocking and recvmmsg waits for the first datagram (MSG_WAITFORONE), so
-// the loop costs two system calls per batch and nothing else.
+// waitOn returns an epoll instance watching fd for input.
+func waitOn(fd int) (int, error) {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	return ep, unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)})
+}
+
+// Raw non-blocking socket calls for the TCP loop (see nullUDP for why raw).
+func rawAccept(lfd int) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	return int(r), e
+}
+
+func rawRead(fd int, b []byte) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return int(r), e
+}
+
+func rawWrite(fd int, b []byte) {
+	unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+}
+
+func rawClose(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
+
+// nullUDP answers datagrams in batches on one locked thread. recvmmsg and
+// sendmmsg are raw system calls on a non-blocking socket (a plain one lets
+// the runtime's sysmon hand the P off whenever a loopback sendmmsg, which
+// runs the receiver's input path, takes longer than its 20 µs tick; the
+// tracker's loop avoids that the same way); only an empty socket waits, in
+// epoll_wait, as a plain system call.
 func nullUDP(ap netip.AddrPort, n *nullReplies) error {
 	runtime.LockOSThread()
 	fd, err := bindSocket(unix.SOCK_DGRAM, ap)
 	if err != nil {
 		return err
 	}
+	ep, err := waitOn(fd)
+	if err != nil {
+		return err
+	}
+	events := make([]unix.EpollEvent, 1)
 	var (
 		names [nullBatch]unix.RawSockaddrInet6
 		iov   [nullBatch]unix.Iovec
@@ -225,9 +256,12 @@ func nullUDP(ap netip.AddrPort, n *nullReplies) error {
 			iov[i].SetLen(len(in[i]))
 			hdr[i].hdr.Namelen = unix.SizeofSockaddrInet6
 		}
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&hdr[0])), nullBatch, unix.MSG_WAITFORONE, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&hdr[0])), nullBatch, unix.MSG_DONTWAIT, 0, 0)
 		if e != 0 {
-			if e == unix.EINTR {
+			if e == unix.EAGAIN || e == unix.EINTR {
+				if _, err := unix.EpollWait(ep, events, -1); err != nil && err != unix.EINTR {
+					return err
+				}
 				continue
 			}
 			return fmt.Errorf("recvmmsg: %w", e)
@@ -245,7 +279,7 @@ func nullUDP(ap netip.AddrPort, n *nullReplies) error {
 			k++
 		}
 		for sent := 0; sent < k; {
-			s, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&ohdr[sent])), uintptr(k-sent), 0, 0, 0)
+			s, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&ohdr[sent])), uintptr(k-sent), unix.MSG_DONTWAIT, 0, 0)
 			if e != 0 {
 				break // a full buffer: the generator counts the loss
 			}
@@ -262,30 +296,30 @@ type nullConn struct {
 
 // nullTCP serves HTTP/1.1 in one epoll loop on a locked thread: accept4,
 // read, answer every complete request head, keep the connection unless the
-// request says Connection: close.
+// request says Connection: close. Like the tracker's listeners, it defers
+// accepting until the request has arrived (TCP_DEFER_ACCEPT), answers a
+// new connection at once, without a round through epoll, and corks it.
 func nullTCP(ap netip.AddrPort, n *nullReplies) error {
 	runtime.LockOSThread()
 	lfd, err := bindSocket(unix.SOCK_STREAM, ap)
 	if err != nil {
 		return err
 	}
+	_ = unix.SetsockoptInt(lfd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 3)
+	// Accepted sockets inherit the cork: a reply answered at once leaves
+	// with the FIN in one segment. Connections kept open are uncorked.
+	_ = unix.SetsockoptInt(lfd, unix.IPPROTO_TCP, unix.TCP_CORK, 1)
 	if err := unix.Listen(lfd, 4096); err != nil {
 		return err
 	}
-	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, err := waitOn(lfd)
 	if err != nil {
-		return err
-	}
-	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, lfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(lfd)}); err != nil {
 		return err
 	}
 	conns := map[int32]*nullConn{}
 	events := make([]unix.EpollEvent, 64)
 	buf := make([]byte, 16<<10)
-	closeConn := func(fd int32) {
-		unix.Close(int(fd))
-		delete(conns, fd)
-	}
+	var spare nullConn
 	for {
 		k, err := unix.EpollWait(ep, events, -1)
 		if err != nil {
@@ -295,53 +329,60 @@ func nullTCP(ap netip.AddrPort, n *nullReplies) error {
 			return err
 		}
 		for _, ev := range events[:k] {
-			if int(ev.Fd) == lfd {
-				for {
-					fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-					if err != nil {
-						break
-					}
-					_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-					if unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}) != nil {
-						unix.Close(fd)
-						continue
-					}
-					conns[int32(fd)] = &nullConn{}
+			if int(ev.Fd) != lfd {
+				if c := conns[ev.Fd]; c != nil && !n.serveConn(int(ev.Fd), c, buf) {
+					rawClose(int(ev.Fd))
+					delete(conns, ev.Fd)
 				}
 				continue
 			}
-			c := conns[ev.Fd]
-			if c == nil {
-				continue
-			}
-			m, err := unix.Read(int(ev.Fd), buf)
-			if m <= 0 {
-				if err != unix.EAGAIN {
-					closeConn(ev.Fd)
-				}
-				continue
-			}
-			c.in = append(c.in, buf[:m]...)
-			c.out = c.out[:0]
-			closing := false
 			for {
-				end := bytes.Index(c.in, crlfcrlf)
-				if end < 0 {
+				fd, e := rawAccept(lfd)
+				if e != 0 {
 					break
 				}
-				req := c.in[:end+4]
-				c.out = n.httpReply(c.out, req)
-				closing = closing || bytes.Contains(req, connClose)
-				c.in = c.in[:copy(c.in, c.in[end+4:])]
-			}
-			if len(c.out) > 0 {
-				_, _ = unix.Write(int(ev.Fd), c.out)
-			}
-			if closing || len(c.in) > 64<<10 {
-				closeConn(ev.Fd)
+				c := &spare
+				c.in, c.out = c.in[:0], c.out[:0]
+				if !n.serveConn(fd, c, buf) {
+					rawClose(fd)
+					continue
+				}
+				_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+				_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_CORK, 0)
+				if unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}) != nil {
+					rawClose(fd)
+					continue
+				}
+				conns[int32(fd)] = &nullConn{in: append([]byte(nil), c.in...)}
 			}
 		}
 	}
+}
+
+// serveConn reads what fd has, answers every complete request and reports
+// whether the connection stays open.
+func (n *nullReplies) serveConn(fd int, c *nullConn, buf []byte) bool {
+	m, e := rawRead(fd, buf)
+	if e != 0 || m <= 0 {
+		return e == unix.EAGAIN
+	}
+	c.in = append(c.in, buf[:m]...)
+	c.out = c.out[:0]
+	closing := false
+	for {
+		end := bytes.Index(c.in, crlfcrlf)
+		if end < 0 {
+			break
+		}
+		req := c.in[:end+4]
+		c.out = n.httpReply(c.out, req)
+		closing = closing || bytes.Contains(req, connClose)
+		c.in = c.in[:copy(c.in, c.in[end+4:])]
+	}
+	if len(c.out) > 0 {
+		rawWrite(fd, c.out)
+	}
+	return !closing && len(c.in) <= 64<<10
 }
 
 // decimalLen is the number of decimal digits of v >= 0.
