@@ -51,8 +51,8 @@ func rvCheck(s *Store) error {
 			if u%size != 0 {
 				return fmt.Errorf("free block %d/%d misaligned", u, k)
 			}
-			if a.meta[u] != freeBit|uint8(k) {
-				return fmt.Errorf("free block %d/%d has meta %#x", u, k, a.meta[u])
+			if a.metaOf(u) != freeBit|uint8(k) {
+				return fmt.Errorf("free block %d/%d has meta %#x", u, k, a.metaOf(u))
 			}
 			if a.words[u*unitWords+1] != prev {
 				return fmt.Errorf("free block %d/%d prev link %d, want %d", u, k, a.words[u*unitWords+1], prev)
@@ -71,8 +71,8 @@ func rvCheck(s *Store) error {
 			}
 		}
 	}
-	for u, m := range a.meta {
-		if m&freeBit != 0 && !head[u] {
+	for u := range head {
+		if m := a.metaOf(uint32(u)); m&freeBit != 0 && !head[u] {
 			return fmt.Errorf("unit %d has free meta %#x but heads no listed free block", u, m)
 		}
 	}
@@ -80,11 +80,11 @@ func rvCheck(s *Store) error {
 		if !head[u] {
 			continue
 		}
-		k := a.meta[u] &^ freeBit
+		k := a.metaOf(uint32(u)) &^ freeBit
 		if k >= a.maxOrder {
 			continue
 		}
-		if b := uint32(u) ^ 1<<k; b < a.units && a.meta[b] == freeBit|k {
+		if b := uint32(u) ^ 1<<k; b < a.units && a.metaOf(b) == freeBit|k {
 			return fmt.Errorf("free buddies %d and %d of order %d not merged", u, b, k)
 		}
 	}
@@ -854,7 +854,7 @@ func TestReviewModelCanFail(t *testing.T) {
 		},
 		"shard completed": func(s *Store, m *rvModel, h InfoHash) { sh, _ := s.shardFor(&h); sh.completed++ },
 		"region leak":     func(s *Store, m *rvModel, h InfoHash) { s.arena.allocRegion(1) },
-		"meta byte":       func(s *Store, m *rvModel, h InfoHash) { s.arena.meta[m.listOf(h, fam4).off+1] = freeBit | 1 },
+		"head bit":        func(s *Store, m *rvModel, h InfoHash) { u := m.listOf(h, fam4).off + 1; s.arena.heads[u/64] |= 1 << (u % 64) },
 		"model peer":      func(s *Store, m *rvModel, h InfoHash) { delete(m.torrents[h].peers, peer4(3, 1)) },
 		"completed":       func(s *Store, m *rvModel, h InfoHash) { m.torrents[h].completed++ },
 		"index moved": func(s *Store, m *rvModel, h InfoHash) {
