@@ -147,4 +147,3 @@ func TestCPURows(t *testing.T) {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
-

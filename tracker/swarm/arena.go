@@ -14,8 +14,8 @@ import (
 // rather than a byte: the meta bytes were 6 % of the resident arena).
 
 const (
-	unitWords   = 4  // smallest block: 16 bytes
-	maxOrderCap = 20 // largest block: 2^20 units = 16 MiB
+	unitWords   = 4    // smallest block: 16 bytes
+	maxOrderCap = 20   // largest block: 2^20 units = 16 MiB
 	freeBit     = 0x80 // in metaOf's answer: a free block's head
 	// maxUnits keeps word offsets (unit*unitWords) within uint32: a 16 GiB
 	// arena, far beyond any router.
@@ -23,17 +23,17 @@ const (
 )
 
 type arena struct {
-	mu       sync.Mutex
-	words    []uint32
+	mu    sync.Mutex
+	words []uint32
 	// pageOrder is the order of a block that spans one page. A free block
 	// of a higher order keeps only its first page, which holds its free-list
 	// links, in memory: the rest goes back to the kernel (dropPages).
 	pageOrder uint8
-	heads    []uint64 // bit u: unit u heads a free block
-	free     [maxOrderCap + 1]uint32
-	maxOrder uint8
-	units    uint32
-	used     uint32 // units handed out
+	heads     []uint64 // bit u: unit u heads a free block
+	free      [maxOrderCap + 1]uint32
+	maxOrder  uint8
+	units     uint32
+	used      uint32 // units handed out
 }
 
 // arenaUnitsFor returns how many units fit in budget bytes, counting the

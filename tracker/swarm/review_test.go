@@ -854,9 +854,12 @@ func TestReviewModelCanFail(t *testing.T) {
 		},
 		"shard completed": func(s *Store, m *rvModel, h InfoHash) { sh, _ := s.shardFor(&h); sh.completed++ },
 		"region leak":     func(s *Store, m *rvModel, h InfoHash) { s.arena.allocRegion(1) },
-		"head bit":        func(s *Store, m *rvModel, h InfoHash) { u := m.listOf(h, fam4).off + 1; s.arena.heads[u/64] |= 1 << (u % 64) },
-		"model peer":      func(s *Store, m *rvModel, h InfoHash) { delete(m.torrents[h].peers, peer4(3, 1)) },
-		"completed":       func(s *Store, m *rvModel, h InfoHash) { m.torrents[h].completed++ },
+		"head bit": func(s *Store, m *rvModel, h InfoHash) {
+			u := m.listOf(h, fam4).off + 1
+			s.arena.heads[u/64] |= 1 << (u % 64)
+		},
+		"model peer": func(s *Store, m *rvModel, h InfoHash) { delete(m.torrents[h].peers, peer4(3, 1)) },
+		"completed":  func(s *Store, m *rvModel, h InfoHash) { m.torrents[h].completed++ },
 		"index moved": func(s *Store, m *rvModel, h InfoHash) {
 			sh, home := s.shardFor(&h)
 			p, _ := sh.find(&h, home)
