@@ -90,4 +90,3 @@ func BenchmarkFill1M(b *testing.B) {
 		b.ReportMetric(float64(st.ArenaUsedBytes+tables)/peers, "B/peer")
 	}
 }
-
