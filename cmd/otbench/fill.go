@@ -44,6 +44,21 @@ func runFill(w *Workload, sources int, target netip.AddrPort, limit time.Duratio
 		Workers: 1, Fill: true, Duration: limit, Timeout: 500 * time.Millisecond})
 }
 
+// anonHugeKB reads a process's AnonHugePages (kB) from smaps_rollup; 0 if
+// unknown.
+func anonHugeKB(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		if v, ok := bytes.CutPrefix(line, []byte("AnonHugePages:")); ok {
+			return parseKB(v)
+		}
+	}
+	return 0
+}
+
 type fullScrapeResult struct {
 	Impl       string  `json:"impl"`
 	Torrents   int     `json:"torrents"`
@@ -125,6 +140,10 @@ type fillResult struct {
 	RSS1KB       int64   `json:"rss_after_kb"`
 	PeakKB       int64   `json:"peak_rss_kb"`
 	BytesPerPeer float64 `json:"bytes_per_peer"`
+	// HugeKB is the growth of the server's transparent huge pages over the
+	// fill (AnonHugePages): memory the kernel gave in 2 MB pieces, which is
+	// part of the RSS delta.
+	HugeKB int64 `json:"anon_huge_pages_delta_kb"`
 	Seconds      float64 `json:"fill_seconds"`
 	Reported     string  `json:"server_reported_peers"`
 	Timeouts     uint64  `json:"timeouts"`
@@ -132,8 +151,12 @@ type fillResult struct {
 }
 
 func (f fillResult) line() string {
-	return fmt.Sprintf("%d peers/%d torrents: RSS %s -> %s, %.1f bytes/peer (server counts %s peers; %.1fs, %d retries, %d errors)",
-		f.Peers, f.Torrents, fmtKB(f.RSS0KB), fmtKB(f.RSS1KB), f.BytesPerPeer, f.Reported, f.Seconds, f.Timeouts, f.Errors)
+	huge := ""
+	if f.HugeKB != 0 {
+		huge = fmt.Sprintf(", of which %s transparent huge pages", fmtKB(f.HugeKB))
+	}
+	return fmt.Sprintf("%d peers/%d torrents: RSS %s -> %s, %.1f bytes/peer%s (server counts %s peers; %.1fs, %d retries, %d errors)",
+		f.Peers, f.Torrents, fmtKB(f.RSS0KB), fmtKB(f.RSS1KB), f.BytesPerPeer, huge, f.Reported, f.Seconds, f.Timeouts, f.Errors)
 }
 
 // statsFirstNumber asks /stats?mode=peer and returns its first line (the peer
@@ -178,6 +201,7 @@ func fillRun(sf *serverFlags, im impl, dir string, n, torrents int, seed uint64)
 	}
 	time.Sleep(300 * time.Millisecond)
 	_, fr.RSS0KB, _ = procStatus(s.pid)
+	huge0 := anonHugeKB(s.pid)
 	c, el, err := runFill(w, sources, s.udp, 4*time.Minute)
 	if err != nil {
 		return fr, err
@@ -186,6 +210,7 @@ func fillRun(sf *serverFlags, im impl, dir string, n, torrents int, seed uint64)
 	fr.Timeouts, fr.Errors = c.timeouts, c.errors
 	time.Sleep(500 * time.Millisecond)
 	fr.PeakKB, fr.RSS1KB, _ = procStatus(s.pid)
+	fr.HugeKB = anonHugeKB(s.pid) - huge0
 	fr.BytesPerPeer = float64(fr.RSS1KB-fr.RSS0KB) * 1024 / float64(n)
 	fr.Reported = statsFirstNumber(s, "peer")
 	if c.announces < uint64(n) {

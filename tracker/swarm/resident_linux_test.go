@@ -113,7 +113,7 @@ func tableResident(t testing.TB, s *Store) int64 {
 func BenchmarkFill1MResident(b *testing.B) {
 	const peers, torrents = 1000000, 10000
 	for n := 0; n < b.N; n++ {
-		s, _ := newTestStore(b, 1<<30) // otbench fill's budget: not the limit
+		s, _ := newTestStore(b, 256<<20) // otbench fill's budget: not the limit
 		freshPages(s)
 		w0, h0 := arenaResident(b, s.arena)
 		t0 := tableResident(b, s)
@@ -155,12 +155,12 @@ func BenchmarkFullBudget16M(b *testing.B) {
 }
 
 // The torrent table is allocated for the whole budget but touched only
-// where torrents are: 10,000 of them in a 1 GiB store (otbench fill's
+// where torrents are: 10,000 of them in a 256 MiB store (otbench fill's
 // budget) must not spread over a page or two of every shard. With 256
 // shards they made 2.1 MB resident, as much as the 1M peers' slack.
 func TestTableStaysCompact(t *testing.T) {
 	const torrents = 10000
-	s, _ := newTestStore(t, 1<<30)
+	s, _ := newTestStore(t, 256<<20)
 	freshPages(s)
 	before := tableResident(t, s)
 	for i := 0; i < torrents; i++ {

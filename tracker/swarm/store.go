@@ -44,7 +44,7 @@ const (
 	budgetPerTorrent = 512
 	// maxShards bounds the lock striping. Each shard's slots and index are
 	// contiguous, so a few torrents touch a page or two of every shard: at
-	// 256 shards, 10,000 torrents in a 1 GiB store made 2.1 MB resident;
+	// 256 shards, 10,000 torrents in a 256 MiB store made 2.1 MB resident;
 	// at 64, 1 MB. 64 locks are plenty for the cores a tracker runs on.
 	maxShards = 64
 	minBudget = 64 << 10
