@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/opentracker-go/opentracker/tracker/stats"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // rawServe connects a client to a throwaway listener, sends first, and hands
@@ -283,8 +283,8 @@ func TestDeferredAccept(t *testing.T) {
 	if err := DeferAccept(ln); err != nil {
 		t.Fatal(err)
 	}
-	var c stats.Counters
-	srv := NewServer(Config{}, newStore(t, 4<<20), nil, &c)
+	var c logic.Counters
+	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, &c))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	defer func() {
@@ -314,7 +314,7 @@ func TestServeStopsWhenListenerClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{}, newStore(t, 4<<20), nil, nil)
+	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	defer srv.Close()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -344,7 +344,7 @@ func TestServeTwiceOnOneListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	srv := NewServer(Config{}, newStore(t, 4<<20), nil, nil)
+	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	errc := make(chan error, 2)
 	for i := 0; i < 2; i++ {
 		go func() { errc <- srv.Serve(ln) }()
@@ -378,7 +378,7 @@ func TestBlockingListenerDoesNotFreeze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{}, newStore(t, 4<<20), nil, nil)
+	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	defer srv.Close()
 	go srv.Serve(ln)
 	if r := get(t, ln.Addr().String(), announceURL(ih(16), 1, "&left=1")); r.status != 200 {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-
-	"github.com/opentracker-go/opentracker/tracker/stats"
 )
 
 // serveRequest answers one request head and reports whether the connection
@@ -65,7 +63,7 @@ func (s *Server) respond(w *work, head []byte, peer netip.AddrPort) (big []byte,
 func (s *Server) route(w *work, r *request, peer netip.AddrPort) reply {
 	p := r.path
 	switch {
-	case string(p) == s.cfg.StatsPath:
+	case string(p) == s.cfg.StatsPath && s.cfg.Stats != nil:
 		return s.stats(w, r, peer)
 	case len(p) >= 2 && p[1] == 'a':
 		return s.announce(w, r, peer)
@@ -122,9 +120,10 @@ func (s *Server) stats(w *work, r *request, peer netip.AddrPort) reply {
 			return plain(w, "400 Bad Request", "this is the stats page, not an announce URL")
 		}
 	}
-	body, err := stats.Render(w.body[:0], mode, format, s.store, s.c)
+	body, err := s.cfg.Stats.Render(w.body[:0], mode, format)
 	if err != nil {
-		if errors.Is(err, stats.ErrUnknownMode) {
+		var client interface{ BadRequest() bool }
+		if errors.As(err, &client) && client.BadRequest() {
 			return plain(w, "400 Bad Request", err.Error())
 		}
 		s.cfg.Logf("http: stats mode=%q: %v", mode, err)

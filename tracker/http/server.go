@@ -8,35 +8,40 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/access"
-	"github.com/opentracker-go/opentracker/tracker/stats"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Config configures a Server. Zero values get the defaults noted.
 type Config struct {
-	Interval       time.Duration // base announce interval (1800 s); replies vary it by -10%..+10%, min interval is half
 	NumWant        int           // peers when the client does not say (50)
-	MaxNumWant     int           // cap on numwant (200, at most swarm.MaxPeersPerReply)
+	MaxNumWant     int           // cap on numwant (200, at most logic.MaxPeersPerReply)
 	Redirect       string        // 302 target for "GET /"; empty answers 404
 	StatsPath      string        // path of the stats page without "/" ("stats")
 	MaxConnections int           // open connections at most (0: unlimited)
 	IdleTimeout    time.Duration // keep-alive idle time and time to send one request (30 s)
 	FullScrape     bool          // serve /scrape without info_hash to Admin networks
-	Admin          access.Networks
-	Proxies        access.Networks
+	Admin          logic.Networks
+	Proxies        logic.Networks
 	IPFromQuery    bool                             // honour announce ip= from anyone (else only from Admin)
 	Logf           func(format string, args ...any) // problems
 	Infof          func(format string, args ...any) // routine events (full scrapes)
+	Stats          StatsPages                       // renders /stats; nil: 404
+}
+
+// StatsPages renders the statistics pages (stats.Pages in the daemon).
+type StatsPages interface {
+	// Render appends the page for mode and format to dst. An error with a
+	// BadRequest method that returns true is the client's (an unknown
+	// mode): 400; any other is 500.
+	Render(dst []byte, mode, format string) ([]byte, error)
 }
 
 // Server is the HTTP tracker front end. It is safe for concurrent use and can
 // serve several listeners at once.
 type Server struct {
-	cfg   Config
-	store *swarm.Store
-	acl   *access.List
-	c     *stats.Counters
+	cfg Config
+	t   *logic.Tracker
+	c   *logic.Counters // t's
 
 	slots    chan struct{} // one token per open connection, nil if unlimited
 	closing  atomic.Bool
@@ -52,17 +57,13 @@ type Server struct {
 	inline atomic.Uint64 // requests answered inline on a raw socket (tests)
 }
 
-// NewServer returns a Server for store. A nil acl allows every torrent; a nil
-// c counts into a private Counters.
-func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counters) *Server {
-	if cfg.Interval <= 0 {
-		cfg.Interval = 1800 * time.Second
-	}
+// NewServer returns a Server that answers announces and scrapes with t.
+func NewServer(cfg Config, t *logic.Tracker) *Server {
 	if cfg.MaxNumWant <= 0 {
 		cfg.MaxNumWant = 200
 	}
-	if cfg.MaxNumWant > swarm.MaxPeersPerReply {
-		cfg.MaxNumWant = swarm.MaxPeersPerReply
+	if cfg.MaxNumWant > logic.MaxPeersPerReply {
+		cfg.MaxNumWant = logic.MaxPeersPerReply
 	}
 	if cfg.NumWant <= 0 {
 		cfg.NumWant = 50
@@ -85,14 +86,10 @@ func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counte
 	if cfg.Infof == nil {
 		cfg.Infof = func(string, ...any) {}
 	}
-	if c == nil {
-		c = new(stats.Counters)
-	}
 	s := &Server{
 		cfg:     cfg,
-		store:   store,
-		acl:     acl,
-		c:       c,
+		t:       t,
+		c:       t.Counters(),
 		done:    make(chan struct{}),
 		fullSem: make(chan struct{}, 1),
 		conns:   make(map[*conn]struct{}),
