@@ -39,39 +39,33 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 		compact        = true
 		ipParam  []byte
 	)
-	it := queryIter{rest: r.query}
-	for {
-		name, val, ok, bad := it.next()
-		if !ok {
-			break
-		}
-		if bad {
-			return s.failure(w, reasonMalformed)
-		}
+	var reason string // the first problem
+	wellFormed := eachParam(r.query, func(name, val []byte) bool {
 		switch {
 		case is(name, "info_hash"):
-			if haveHash {
-				return s.failure(w, reasonDoubleHash)
+			switch {
+			case haveHash:
+				reason = reasonDoubleHash
+			case len(val) != len(req.InfoHash):
+				reason = reasonHashLen
+			default:
+				copy(req.InfoHash[:], val)
+				haveHash = true
 			}
-			if len(val) != len(req.InfoHash) {
-				return s.failure(w, reasonHashLen)
-			}
-			copy(req.InfoHash[:], val)
-			haveHash = true
 		case is(name, "peer_id"):
 			if len(val) != 20 {
-				return s.failure(w, reasonPeerIDLen)
+				reason = reasonPeerIDLen
 			}
 		case is(name, "port"):
 			n, ok := parseInt(val)
 			if !ok || n < 1 || n > 65535 {
-				return s.failure(w, reasonBadPort)
+				reason = reasonBadPort
 			}
 			port = n
 		case is(name, "left"):
 			n, ok := parseInt(val)
 			if !ok {
-				return s.failure(w, reasonBadLeft)
+				reason = reasonBadLeft
 			}
 			req.Seeder = n == 0
 		case is(name, "event"):
@@ -85,6 +79,13 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 		case is(name, "ip"):
 			ipParam = val
 		}
+		return reason == ""
+	})
+	switch {
+	case !wellFormed:
+		return s.failure(w, reasonMalformed)
+	case reason != "":
+		return s.failure(w, reason)
 	}
 	if !haveHash {
 		return s.failure(w, reasonMissingHash)

@@ -20,7 +20,7 @@
 // scrape is answered inline on the raw socket (read, write, close, all raw
 // syscalls), sparing clients that connect per request the goroutine and
 // poller set-up; anything else continues on a connection goroutine with the
-// bytes already read (see rawAcceptor and FastAccept). A client that
+// bytes already read (see inlineAcceptor and Inline). A client that
 // connects and sends nothing is accepted after about 3 s; IdleTimeout then
 // applies as usual.
 //

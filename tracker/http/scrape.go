@@ -23,26 +23,27 @@ func (s *Server) scrape(w *work, r *request) reply {
 	s.c.HTTPScrapes.Add(1)
 	n := 0
 	seen := false
-	it := queryIter{rest: r.query}
-	for {
-		name, val, ok, bad := it.next()
-		if !ok {
-			break
-		}
-		if bad {
-			return s.failure(w, reasonMalformed)
-		}
+	badLen := false
+	wellFormed := eachParam(r.query, func(name, val []byte) bool {
 		if !is(name, "info_hash") {
-			continue
+			return true
 		}
 		seen = true
 		if len(val) != len(logic.InfoHash{}) {
-			return s.failure(w, reasonHashLen)
+			badLen = true
+			return false
 		}
 		if n < maxScrapeHashes {
 			w.hashes[n] = logic.InfoHash(val)
 			n++
 		}
+		return true
+	})
+	switch {
+	case !wellFormed:
+		return s.failure(w, reasonMalformed)
+	case badLen:
+		return s.failure(w, reasonHashLen)
 	}
 	if !seen {
 		return s.failure(w, reasonMissingHash)

@@ -50,11 +50,11 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	lns      map[net.Listener]struct{}
-	raws     map[*rawAcceptor]struct{} // Linux accept loops, closed by Close
+	inlines  map[*inlineAcceptor]struct{} // Linux accept loops, closed by Close
 	wg       sync.WaitGroup
 	doneOnce sync.Once
 
-	inline atomic.Uint64 // requests answered inline on a raw socket (tests)
+	inlineAnswers atomic.Uint64 // requests answered by the inline path (tests)
 }
 
 // NewServer returns a Server that answers announces and scrapes with t.
@@ -94,7 +94,7 @@ func NewServer(cfg Config, t *logic.Tracker) *Server {
 		fullSem: make(chan struct{}, 1),
 		conns:   make(map[*conn]struct{}),
 		lns:     make(map[net.Listener]struct{}),
-		raws:    make(map[*rawAcceptor]struct{}),
+		inlines: make(map[*inlineAcceptor]struct{}),
 	}
 	if cfg.MaxConnections > 0 {
 		s.slots = make(chan struct{}, cfg.MaxConnections)
@@ -134,10 +134,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Done()
 	}()
 
-	if tl, ok := ln.(*net.TCPListener); ok && FastAccept {
-		// Linux: raw accept4, simple requests answered inline.
-		if raw := s.newRawAcceptor(tl); raw != nil {
-			return s.serveAcceptor(raw)
+	if tl, ok := ln.(*net.TCPListener); ok && Inline {
+		// Linux: raw accept4, small requests answered inline.
+		if a := s.newInlineAcceptor(tl); a != nil {
+			return s.serveInlineAcceptor(a)
 		}
 	}
 	var backoff time.Duration
@@ -175,23 +175,23 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// serveAcceptor runs Serve's Linux accept loop for ln.
-func (s *Server) serveAcceptor(raw *rawAcceptor) error {
+// serveInlineAcceptor runs Serve's Linux accept loop a.
+func (s *Server) serveInlineAcceptor(a *inlineAcceptor) error {
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
-		raw.close()
+		a.close()
 		return ErrServerClosed
 	}
-	s.raws[raw] = struct{}{}
+	s.inlines[a] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.raws, raw)
+		delete(s.inlines, a)
 		s.mu.Unlock()
-		raw.close()
+		a.close()
 	}()
-	return raw.serve()
+	return a.serve()
 }
 
 // backoffAccept waits after a temporary accept error (EMFILE and friends)
@@ -284,8 +284,8 @@ func (s *Server) Close() error {
 			err = e
 		}
 	}
-	for raw := range s.raws {
-		raw.close() // the duplicate would keep the socket listening
+	for a := range s.inlines {
+		a.close() // its duplicate would keep the socket listening
 	}
 	// A connection checks closing after arming its read deadline, so either
 	// it sees the flag or its read is cut short by this past deadline.
@@ -312,7 +312,7 @@ func peerOf(nc net.Conn) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-// FastAccept enables, on Linux TCP listeners, the raw accept loop that
-// answers a connection's first announce or scrape inline (see serveFast).
-// Tests turn it off to exercise the portable path; set it before Serve.
-var FastAccept = true
+// Inline enables, on Linux TCP listeners, the accept loop that answers a
+// connection's first announce or scrape inline (see inlineAcceptor). Tests
+// turn it off to exercise the portable path; set it before Serve.
+var Inline = true
