@@ -280,12 +280,5 @@ func listenTCP(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := sock.ListenTCP(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String())
-	if err != nil {
-		return nil, err
-	}
-	// Best effort: without it, connections that send their request a
-	// moment after connecting are only served more slowly.
-	httpfront.DeferAccept(ln)
-	return ln, nil
+	return sock.ListenTCP(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String(), sock.Options{DeferAccept: true})
 }

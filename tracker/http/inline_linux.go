@@ -7,12 +7,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // inlineAcceptor is Serve's accept loop on Linux TCP listeners. Many clients
@@ -28,9 +29,9 @@ import (
 //
 // Waiting for the next connection uses a duplicate of the listener's
 // descriptor wrapped in an os.File, whose RawConn (unlike a listener's) can
-// wait for readability in the runtime poller. Listeners prepared with
-// DeferAccept queue a connection only once its request has arrived, so that
-// nearly every one is answered inline. The duplicate would keep the socket
+// wait for readability in the runtime poller. Listeners made with
+// sock.Options.DeferAccept queue a connection only once its request has
+// arrived, so that nearly every one is answered inline. The duplicate would keep the socket
 // listening after the caller closes the listener, so the wait has a
 // deadline, and at each one the loop checks whether the listener is still
 // open.
@@ -44,34 +45,6 @@ type inlineAcceptor struct {
 	rsa    unix.RawSockaddrAny
 	fd     int
 	err    syscall.Errno
-}
-
-// deferAcceptSeconds bounds how long the kernel keeps a connection that has
-// sent nothing out of the accept queue; after that it is accepted anyway and
-// IdleTimeout applies as usual.
-const deferAcceptSeconds = 3
-
-// DeferAccept sets TCP_DEFER_ACCEPT on a TCP listener: the kernel queues a
-// connection only once the client has sent data (or after about 3 s). On
-// loopback and LANs a client's GET otherwise often lands just after the
-// accept, and that connection takes the slower goroutine path. Call it
-// before clients connect; connections established earlier are not
-// deferred. Other listeners are left alone.
-func DeferAccept(ln net.Listener) error {
-	tl, ok := ln.(*net.TCPListener)
-	if !ok {
-		return nil
-	}
-	rc, err := tl.SyscallConn()
-	if err != nil {
-		return err
-	}
-	if cerr := rc.Control(func(fd uintptr) {
-		err = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAcceptSeconds)
-	}); cerr != nil {
-		return cerr
-	}
-	return os.NewSyscallError("setsockopt TCP_DEFER_ACCEPT", err)
 }
 
 // listenerCheck is how often a waiting accept loop checks that its listener
@@ -189,34 +162,14 @@ func (a *inlineAcceptor) acceptFd(lfd uintptr) bool {
 	}
 }
 
-// peer is the unmapped client address of the last accepted connection.
+// peer is the unmapped client address of the last accepted connection,
+// with its IPv6 zone, as the net package reports it.
 func (a *inlineAcceptor) peer() netip.AddrPort {
-	switch a.rsa.Addr.Family {
-	case unix.AF_INET:
-		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(&a.rsa))
-		return netip.AddrPortFrom(netip.AddrFrom4(p.Addr), ntohs(p.Port))
-	case unix.AF_INET6:
-		p := (*unix.RawSockaddrInet6)(unsafe.Pointer(&a.rsa))
-		ip := netip.AddrFrom16(p.Addr)
-		if p.Scope_id != 0 && !ip.Is4In6() {
-			ip = ip.WithZone(zoneName(int(p.Scope_id)))
-		}
-		return netip.AddrPortFrom(ip.Unmap(), ntohs(p.Port))
+	ap := sock.AddrPort(&a.rsa)
+	if id := sock.ScopeID(&a.rsa); id != 0 && !ap.Addr().Is4() {
+		ap = netip.AddrPortFrom(ap.Addr().WithZone(sock.ZoneName(int(id))), ap.Port())
 	}
-	return netip.AddrPort{}
-}
-
-func ntohs(p uint16) uint16 {
-	b := (*[2]byte)(unsafe.Pointer(&p))
-	return uint16(b[0])<<8 | uint16(b[1])
-}
-
-// zoneName names an IPv6 scope as the net package does.
-func zoneName(index int) string {
-	if ifi, err := net.InterfaceByIndex(index); err == nil {
-		return ifi.Name
-	}
-	return strconv.Itoa(index)
+	return ap
 }
 
 // serveInline serves the freshly accepted non-blocking socket fd, whose
@@ -399,7 +352,7 @@ func (c *fdConn) LocalAddr() net.Addr {
 			case *unix.SockaddrInet4:
 				a = &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
 			case *unix.SockaddrInet6:
-				a = &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port, Zone: zoneName(int(sa.ZoneId))}
+				a = &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port, Zone: sock.ZoneName(int(sa.ZoneId))}
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/opentracker-go/opentracker/tracker/logic"
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // rawServe connects a client to a throwaway listener, sends first, and hands
@@ -281,15 +282,13 @@ func TestFastPathZeroAlloc(t *testing.T) {
 	}
 }
 
-// TestDeferredAccept: on a listener prepared with DeferAccept a connection
-// is taken from the kernel once its request has arrived, and then answered
-// inline; a client that connects and sends later is still served.
+// TestDeferredAccept: on a listener made with sock.Options.DeferAccept a
+// connection is taken from the kernel once its request has arrived, and
+// then answered inline; a client that connects and sends later is still
+// served.
 func TestDeferredAccept(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := sock.ListenTCP("127.0.0.1:0", sock.Options{DeferAccept: true})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := DeferAccept(ln); err != nil {
 		t.Fatal(err)
 	}
 	var c logic.Counters

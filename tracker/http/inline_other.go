@@ -12,6 +12,3 @@ func (s *Server) newInlineAcceptor(*net.TCPListener) *inlineAcceptor { return ni
 func (a *inlineAcceptor) serve() error { return nil }
 
 func (a *inlineAcceptor) close() {}
-
-// DeferAccept is a Linux option; elsewhere it does nothing.
-func DeferAccept(net.Listener) error { return nil }

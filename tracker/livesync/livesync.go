@@ -12,6 +12,7 @@ import (
 
 	"github.com/opentracker-go/opentracker/tracker/internal/secret"
 	"github.com/opentracker-go/opentracker/tracker/logic"
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // DefaultFlushDelay bounds how long a record waits for more to share its
@@ -127,8 +128,8 @@ func Open(cfg Config, t *logic.Tracker) (*Syncer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.recv, s.send, err = openSockets(cfg.Listen, cfg.Loopback); err != nil {
-		return nil, err
+	if s.recv, s.send, err = sock.ListenMulticast(Group, cfg.Listen, cfg.Loopback); err != nil {
+		return nil, fmt.Errorf("live sync: %v", err)
 	}
 	s.write = func(p []byte) error {
 		_, err := s.send.WriteToUDPAddrPort(p, s.dst)

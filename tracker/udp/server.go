@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"strconv"
 	"sync"
 	"time"
 
@@ -86,8 +85,7 @@ func (s *Server) logf(format string, args ...any) {
 
 // Listen binds addr now, so that a daemon can bind privileged ports before it
 // drops root; serving starts with Start. It opens Workers sockets sharing the
-// address with SO_REUSEPORT (the kernel spreads clients over them by address
-// hash). "0.0.0.0:p" binds IPv4 only, "[::]:p" IPv6 only (IPV6_V6ONLY, so it
+// address (sock.ListenUDPGroup). "0.0.0.0:p" binds IPv4 only, "[::]:p" IPv6 only (IPV6_V6ONLY, so it
 // can sit beside a v4 bind of the same port), ":p" one dual-stack socket
 // set. It returns the bound address, which tells the port when addr asks for
 // port 0.
@@ -97,7 +95,7 @@ func (s *Server) Listen(addr string) (netip.AddrPort, error) {
 	if s.closed {
 		return netip.AddrPort{}, net.ErrClosed
 	}
-	conns, bound, err := listenGroup(addr, s.workers)
+	conns, bound, err := sock.ListenUDPGroup(addr, s.workers)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("udp: listen %q: %w", addr, err)
 	}
@@ -108,42 +106,6 @@ func (s *Server) Listen(addr string) (netip.AddrPort, error) {
 		}
 	}
 	return bound, nil
-}
-
-// listenGroup opens n sockets on one address. With n > 1 they share it by
-// SO_REUSEPORT; the port is first bound without it, so that a port already
-// served by another process (even our own, same user) is an error instead
-// of a silent split of its traffic.
-func listenGroup(addr string, n int) ([]*net.UDPConn, netip.AddrPort, error) {
-	if n <= 1 || !reusePortSupported {
-		c, err := sock.ListenUDP(addr, sock.Options{})
-		if err != nil {
-			return nil, netip.AddrPort{}, err
-		}
-		return []*net.UDPConn{c}, c.LocalAddr().(*net.UDPAddr).AddrPort(), nil
-	}
-	probe, err := sock.ListenUDP(addr, sock.Options{})
-	if err != nil {
-		return nil, netip.AddrPort{}, err
-	}
-	// Port 0: keep the kernel's choice for the whole group.
-	host, _, _ := net.SplitHostPort(addr)
-	port := probe.LocalAddr().(*net.UDPAddr).Port
-	addr = net.JoinHostPort(host, strconv.Itoa(port))
-	probe.Close()
-
-	conns := make([]*net.UDPConn, 0, n)
-	for i := 0; i < n; i++ {
-		c, err := sock.ListenUDP(addr, sock.Options{ReusePort: true})
-		if err != nil {
-			for _, c := range conns {
-				c.Close()
-			}
-			return nil, netip.AddrPort{}, err
-		}
-		conns = append(conns, c)
-	}
-	return conns, conns[0].LocalAddr().(*net.UDPAddr).AddrPort(), nil
 }
 
 // Start serves every bound socket; binds added later serve at once.

@@ -121,3 +121,16 @@ func TestSockets(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+// control runs fn on c's descriptor.
+func control(c *net.UDPConn, fn func(fd int) error) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
