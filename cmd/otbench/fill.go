@@ -143,11 +143,11 @@ type fillResult struct {
 	// HugeKB is the growth of the server's transparent huge pages over the
 	// fill (AnonHugePages): memory the kernel gave in 2 MB pieces, which is
 	// part of the RSS delta.
-	HugeKB int64 `json:"anon_huge_pages_delta_kb"`
-	Seconds      float64 `json:"fill_seconds"`
-	Reported     string  `json:"server_reported_peers"`
-	Timeouts     uint64  `json:"timeouts"`
-	Errors       uint64  `json:"errors"`
+	HugeKB   int64   `json:"anon_huge_pages_delta_kb"`
+	Seconds  float64 `json:"fill_seconds"`
+	Reported string  `json:"server_reported_peers"`
+	Timeouts uint64  `json:"timeouts"`
+	Errors   uint64  `json:"errors"`
 }
 
 func (f fillResult) line() string {

@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // The null responder is the floor of the comparison: a server that does the
@@ -183,7 +185,7 @@ func bindSocket(typ int, ap netip.AddrPort) (int, error) {
 	}
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
-	if err := unix.Bind(fd, sockaddr(ap)); err != nil {
+	if err := unix.Bind(fd, sock.Sockaddr(ap)); err != nil {
 		unix.Close(fd)
 		return -1, fmt.Errorf("bind %v: %w", ap, err)
 	}
@@ -236,27 +238,27 @@ func nullUDP(ap netip.AddrPort, n *nullReplies) error {
 	var (
 		names [nullBatch]unix.RawSockaddrInet6
 		iov   [nullBatch]unix.Iovec
-		hdr   [nullBatch]mmsghdr
+		hdr   [nullBatch]sock.Mmsghdr
 		oiov  [nullBatch]unix.Iovec
-		ohdr  [nullBatch]mmsghdr
+		ohdr  [nullBatch]sock.Mmsghdr
 		in    [nullBatch][2048]byte
 		out   [nullBatch][1500]byte
 	)
 	for i := range hdr {
 		iov[i].Base = &in[i][0]
-		hdr[i].hdr.Iov = &iov[i]
-		hdr[i].hdr.SetIovlen(1)
-		hdr[i].hdr.Name = (*byte)(unsafe.Pointer(&names[i]))
+		hdr[i].Hdr.Iov = &iov[i]
+		hdr[i].Hdr.SetIovlen(1)
+		hdr[i].Hdr.Name = (*byte)(unsafe.Pointer(&names[i]))
 		oiov[i].Base = &out[i][0]
-		ohdr[i].hdr.Iov = &oiov[i]
-		ohdr[i].hdr.SetIovlen(1)
+		ohdr[i].Hdr.Iov = &oiov[i]
+		ohdr[i].Hdr.SetIovlen(1)
 	}
 	for {
 		for i := range hdr {
 			iov[i].SetLen(len(in[i]))
-			hdr[i].hdr.Namelen = unix.SizeofSockaddrInet6
+			hdr[i].Hdr.Namelen = unix.SizeofSockaddrInet6
 		}
-		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&hdr[0])), nullBatch, unix.MSG_DONTWAIT, 0, 0)
+		r, e := sock.RecvMmsg(uintptr(fd), hdr[:])
 		if e != 0 {
 			if e == unix.EAGAIN || e == unix.EINTR {
 				if _, err := unix.EpollWait(ep, events, -1); err != nil && err != unix.EINTR {
@@ -267,23 +269,23 @@ func nullUDP(ap netip.AddrPort, n *nullReplies) error {
 			return fmt.Errorf("recvmmsg: %w", e)
 		}
 		k := 0
-		for i := 0; i < int(r); i++ {
-			ln := n.udpReply(in[i][:hdr[i].n], out[k][:])
+		for i := 0; i < r; i++ {
+			ln := n.udpReply(in[i][:hdr[i].N], out[k][:])
 			if ln == 0 {
 				continue
 			}
 			oiov[k].Base = &out[k][0]
 			oiov[k].SetLen(ln)
-			ohdr[k].hdr.Name = hdr[i].hdr.Name
-			ohdr[k].hdr.Namelen = hdr[i].hdr.Namelen
+			ohdr[k].Hdr.Name = hdr[i].Hdr.Name
+			ohdr[k].Hdr.Namelen = hdr[i].Hdr.Namelen
 			k++
 		}
 		for sent := 0; sent < k; {
-			s, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&ohdr[sent])), uintptr(k-sent), unix.MSG_DONTWAIT, 0, 0)
+			s, e := sock.SendMmsg(uintptr(fd), ohdr[sent:k])
 			if e != 0 {
 				break // a full buffer: the generator counts the loss
 			}
-			sent += int(s)
+			sent += s
 		}
 	}
 }

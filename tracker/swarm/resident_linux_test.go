@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // residentBytes counts the bytes of the pages of [p, p+n) that are in
@@ -43,6 +45,8 @@ func TestArenaDropsFreePages(t *testing.T) {
 		t.Skip("arena not page-aligned here")
 	}
 	pageUnits := uint32(1) << a.pageOrder
+	// The arena may reuse heap pages an earlier test left resident.
+	dropPages(a.words)
 	w0, _ := arenaResident(t, a)
 	n := 16 * pageUnits
 	var us [2]uint32
@@ -117,8 +121,8 @@ func BenchmarkFill1MResident(b *testing.B) {
 		freshPages(s)
 		w0, h0 := arenaResident(b, s.arena)
 		t0 := tableResident(b, s)
-		var buf PeerBuffer
-		req := Request{}
+		var buf logic.PeerBuffer
+		req := logic.Request{}
 		for i := 0; i < peers; i++ {
 			req.InfoHash, req.Peer = hashN(i%torrents), peer4(i, 6881)
 			if _, err := s.Announce(&req, &buf); err != nil {
@@ -139,8 +143,8 @@ func BenchmarkFullBudget16M(b *testing.B) {
 	const budget, torrents = 16 << 20, 10000
 	for n := 0; n < b.N; n++ {
 		s, _ := newTestStore(b, budget)
-		var buf PeerBuffer
-		req := Request{}
+		var buf logic.PeerBuffer
+		req := logic.Request{}
 		held := 0
 		for i := 0; ; i++ {
 			req.InfoHash, req.Peer = hashN(i%torrents), peer4(i, 6881)
@@ -164,7 +168,7 @@ func TestTableStaysCompact(t *testing.T) {
 	freshPages(s)
 	before := tableResident(t, s)
 	for i := 0; i < torrents; i++ {
-		announce(t, s, hashN(i), peer4(i, 6881), false, EventStarted, 0)
+		announce(t, s, hashN(i), peer4(i, 6881), false, logic.EventStarted, 0)
 	}
 	if grown := tableResident(t, s) - before; grown > 3*torrents*int64(unsafe.Sizeof(torrent{})) {
 		t.Errorf("%d torrents made %d bytes of the table resident (%d shards), more than 3x their %d slot bytes",
