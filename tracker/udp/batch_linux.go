@@ -111,6 +111,7 @@ func (s *Server) loopBatch(c *net.UDPConn) bool {
 			continue
 		}
 		nout = 0
+		w.batchNow = s.now().Unix() // one clock reading per batch (worker.batchNow)
 		for i := 0; i < got; i++ {
 			w.out = b.out[i][:]
 			reply := w.handle(b.in[i][:b.hdr[i].N], sock.AddrPort(&b.names[i]))
