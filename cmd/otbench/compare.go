@@ -358,15 +358,16 @@ func parseInts(s string) []int {
 }
 
 // startImpl starts one server for a run; peers is the null responder's
-// peers per announce reply.
-func startImpl(sf *serverFlags, im impl, dir string, torrents int, seed uint64, budget string, peers int) (*server, error) {
+// peers per announce reply, udp the protocol it serves (the trackers serve
+// both).
+func startImpl(sf *serverFlags, im impl, dir string, torrents int, seed uint64, budget string, peers int, udp bool) (*server, error) {
 	d := filepath.Join(dir, im.name)
 	os.RemoveAll(d)
 	switch im.kind {
 	case "ours":
 		return startOursWith(im.wrapper, im.bin, d, sf.cpus, budget, false, "")
 	case "null":
-		return startNull(im.wrapper, im.bin, d, sf.cpus, peers)
+		return startNull(im.wrapper, im.bin, d, sf.cpus, peers, udp)
 	}
 	return startRefWith(im.wrapper, im.ldRoot, im.bin, d, sf.cpus, seed, torrents)
 }
@@ -390,7 +391,7 @@ func nullPeers(runs []Result, workload, impl string) int {
 // compareRun starts a fresh server, runs one workload against it and stops
 // it.
 func compareRun(sf *serverFlags, lf loadFlags, wl workloadSpec, im impl, dir string, peers int) (Result, error) {
-	s, err := startImpl(sf, im, dir, lf.torrents, lf.seed, sf.budget, peers)
+	s, err := startImpl(sf, im, dir, lf.torrents, lf.seed, sf.budget, peers, wl.udp)
 	if err != nil {
 		return Result{}, err
 	}

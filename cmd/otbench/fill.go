@@ -78,7 +78,7 @@ type fullScrapeResult struct {
 // times GET /scrape (plain and gzip), median of 5.
 func fullScrapeRun(sf *serverFlags, im impl, dir string, n int, seed uint64) (fullScrapeResult, error) {
 	fr := fullScrapeResult{Impl: im.name}
-	s, err := startImpl(sf, im, dir, n, seed, sf.budget, 0)
+	s, err := startImpl(sf, im, dir, n, seed, sf.budget, 0, true)
 	if err != nil {
 		return fr, err
 	}
@@ -187,7 +187,7 @@ func fillRun(sf *serverFlags, im impl, dir string, n, torrents int, seed uint64)
 	if sf.fillBudget != "" {
 		budget = sf.fillBudget
 	}
-	s, err := startImpl(sf, im, dir, torrents, seed, budget, 0)
+	s, err := startImpl(sf, im, dir, torrents, seed, budget, 0, true)
 	if err != nil {
 		return fr, err
 	}

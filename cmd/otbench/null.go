@@ -8,11 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -137,7 +135,12 @@ func atoi(b []byte) int {
 	return v
 }
 
-// cmdNull serves until killed.
+// cmdNull serves one protocol until killed. Its loop owns the process: a
+// blocking system call made raw keeps the only P (the harness pins the
+// null responder to one CPU, so GOMAXPROCS is 1), which costs nothing here
+// because nothing else has to run. SIGTERM keeps Go's default action, which
+// ends the process from the signal handler, and the garbage collector is
+// off (the loops allocate next to nothing), so neither needs a P either.
 func cmdNull(args []string) error {
 	fs := flag.NewFlagSet("null", flag.ExitOnError)
 	udp := fs.String("udp", "", "UDP address to serve (loopback)")
@@ -145,41 +148,36 @@ func cmdNull(args []string) error {
 	peers := fs.Int("peers", 50, "compact peers in every announce reply (capped by numwant and 200)")
 	fs.Parse(args)
 	n := &nullReplies{peers: *peers}
-	errc := make(chan error, 2)
+	if (*udp == "") == (*tcp == "") {
+		return fmt.Errorf("null: give one of -udp and -tcp")
+	}
+	debug.SetGCPercent(-1)
 	if *udp != "" {
 		ap, err := netip.ParseAddrPort(*udp)
 		if err != nil {
 			return err
 		}
-		go func() { errc <- nullUDP(ap, n) }()
+		return nullUDP(ap, n)
 	}
-	if *tcp != "" {
-		ap, err := netip.ParseAddrPort(*tcp)
-		if err != nil {
-			return err
-		}
-		go func() { errc <- nullTCP(ap, n) }()
-	}
-	if *udp == "" && *tcp == "" {
-		return fmt.Errorf("null: give -udp and/or -tcp")
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	select {
-	case <-sig:
-		return nil
-	case err := <-errc:
+	ap, err := netip.ParseAddrPort(*tcp)
+	if err != nil {
 		return err
 	}
+	return nullTCP(ap, n)
 }
 
-// bindSocket opens a non-blocking socket bound to ap.
+// bindSocket opens a socket bound to ap, blocking for UDP, non-blocking for
+// a TCP listener.
 func bindSocket(typ int, ap netip.AddrPort) (int, error) {
 	fam := unix.AF_INET
 	if !ap.Addr().Is4() {
 		fam = unix.AF_INET6
 	}
-	fd, err := unix.Socket(fam, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	flags := unix.SOCK_CLOEXEC
+	if typ == unix.SOCK_STREAM {
+		flags |= unix.SOCK_NONBLOCK
+	}
+	fd, err := unix.Socket(fam, typ|flags, 0)
 	if err != nil {
 		return -1, err
 	}
@@ -201,7 +199,7 @@ func waitOn(fd int) (int, error) {
 	return ep, unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)})
 }
 
-// Raw non-blocking socket calls for the TCP loop (see nullUDP for why raw).
+// Raw socket calls for the TCP loop (see cmdNull for why raw).
 func rawAccept(lfd int) (int, unix.Errno) {
 	r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 	return int(r), e
@@ -218,23 +216,15 @@ func rawWrite(fd int, b []byte) {
 
 func rawClose(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
 
-// nullUDP answers datagrams in batches on one locked thread. recvmmsg and
-// sendmmsg are raw system calls on a non-blocking socket (a plain one lets
-// the runtime's sysmon hand the P off whenever a loopback sendmmsg, which
-// runs the receiver's input path, takes longer than its 20 µs tick; the
-// tracker's loop avoids that the same way); only an empty socket waits, in
-// epoll_wait, as a plain system call.
+// nullUDP answers datagrams in batches: recvmmsg blocks until a datagram
+// is there and returns up to nullBatch (MSG_WAITFORONE), sendmmsg sends the
+// replies; two system calls per batch and nothing else.
 func nullUDP(ap netip.AddrPort, n *nullReplies) error {
 	runtime.LockOSThread()
 	fd, err := bindSocket(unix.SOCK_DGRAM, ap)
 	if err != nil {
 		return err
 	}
-	ep, err := waitOn(fd)
-	if err != nil {
-		return err
-	}
-	events := make([]unix.EpollEvent, 1)
 	var (
 		names [nullBatch]unix.RawSockaddrInet6
 		iov   [nullBatch]unix.Iovec
@@ -258,16 +248,14 @@ func nullUDP(ap netip.AddrPort, n *nullReplies) error {
 			iov[i].SetLen(len(in[i]))
 			hdr[i].Hdr.Namelen = unix.SizeofSockaddrInet6
 		}
-		r, e := sock.RecvMmsg(uintptr(fd), hdr[:])
+		r0, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&hdr[0])), nullBatch, unix.MSG_WAITFORONE, 0, 0)
 		if e != 0 {
-			if e == unix.EAGAIN || e == unix.EINTR {
-				if _, err := unix.EpollWait(ep, events, -1); err != nil && err != unix.EINTR {
-					return err
-				}
+			if e == unix.EINTR {
 				continue
 			}
 			return fmt.Errorf("recvmmsg: %w", e)
 		}
+		r := int(r0)
 		k := 0
 		for i := 0; i < r; i++ {
 			ln := n.udpReply(in[i][:hdr[i].N], out[k][:])
@@ -281,11 +269,11 @@ func nullUDP(ap netip.AddrPort, n *nullReplies) error {
 			k++
 		}
 		for sent := 0; sent < k; {
-			s, e := sock.SendMmsg(uintptr(fd), ohdr[sent:k])
+			s, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&ohdr[sent])), uintptr(k-sent), 0, 0, 0)
 			if e != 0 {
-				break // a full buffer: the generator counts the loss
+				break // the generator counts the loss
 			}
-			sent += s
+			sent += int(s)
 		}
 	}
 }
@@ -323,13 +311,14 @@ func nullTCP(ap netip.AddrPort, n *nullReplies) error {
 	buf := make([]byte, 16<<10)
 	var spare nullConn
 	for {
-		k, err := unix.EpollWait(ep, events, -1)
-		if err != nil {
-			if err == unix.EINTR {
+		k0, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), ^uintptr(0), 0, 0)
+		if e != 0 {
+			if e == unix.EINTR {
 				continue
 			}
-			return err
+			return fmt.Errorf("epoll_pwait: %w", e)
 		}
+		k := int(k0)
 		for _, ev := range events[:k] {
 			if int(ev.Fd) != lfd {
 				if c := conns[ev.Fd]; c != nil && !n.serveConn(int(ev.Fd), c, buf) {

@@ -414,8 +414,8 @@ func dechunk(b []byte) []byte {
 var _ = binary.BigEndian
 
 // startNull runs the null responder (`otbench null`, or a cross-built
-// otbench under a qemu wrapper) on fresh loopback ports.
-func startNull(wrapper []string, bin, dir, cpus string, peers int) (*server, error) {
+// otbench under a qemu wrapper) on fresh loopback ports, serving UDP or TCP.
+func startNull(wrapper []string, bin, dir, cpus string, peers int, udp bool) (*server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -423,8 +423,12 @@ func startNull(wrapper []string, bin, dir, cpus string, peers int) (*server, err
 	if err != nil {
 		return nil, err
 	}
-	argv := append(append([]string{}, wrapper...), bin, "null", "-udp", s.udp.String(), "-tcp", s.tcp.String(),
-		"-peers", fmt.Sprint(peers))
+	argv := append(append([]string{}, wrapper...), bin, "null", "-peers", fmt.Sprint(peers))
+	if udp {
+		argv = append(argv, "-udp", s.udp.String())
+	} else {
+		argv = append(argv, "-tcp", s.tcp.String())
+	}
 	if err := s.start(cpus, argv, dir); err != nil {
 		return nil, err
 	}
