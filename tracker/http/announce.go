@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/opentracker-go/opentracker/tracker/bencode"
+	"github.com/opentracker-go/opentracker/tracker/stats"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -34,6 +35,7 @@ const (
 //   - every error is a bencoded failure reason with HTTP 200.
 func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 	s.c.HTTPAnnounces.Add(1)
+	w.result = stats.BadInput
 	req := &w.req
 	*req = swarm.Request{NumWant: s.cfg.NumWant, Families: swarm.BothFamilies}
 	var (
@@ -105,6 +107,7 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 	}
 	if !s.acl.Allowed(req.InfoHash) {
 		s.c.NotAuthorized.Add(1)
+		w.result = stats.NotAuthorized
 		return s.failure(w, reasonNotAuthorized)
 	}
 	req.Peer = netip.AddrPortFrom(addr, uint16(port))
@@ -112,12 +115,14 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 	if err != nil {
 		if errors.Is(err, swarm.ErrFull) {
 			s.c.Full.Add(1)
+			w.result = stats.Full
 		}
 		return s.failure(w, err.Error())
 	}
 	if res.NewDownload {
 		s.c.Completed.Add(1)
 	}
+	w.result = stats.Accepted
 	w.body = s.appendAnnounceReply(w.body[:0], &res, compact)
 	return okReply(w.body)
 }

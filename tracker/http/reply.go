@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/opentracker-go/opentracker/tracker/bencode"
+	"github.com/opentracker-go/opentracker/tracker/stats"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -18,6 +19,7 @@ type work struct {
 	hashes [maxScrapeHashes]swarm.InfoHash
 	body   []byte
 	out    []byte
+	result stats.Result // how the announce in hand ended
 }
 
 var workPool = sync.Pool{New: func() any {

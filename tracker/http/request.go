@@ -12,6 +12,7 @@ type request struct {
 	hasBody   bool   // Content-Length/Transfer-Encoding: framing unknown, close after
 	gzip      bool   // Accept-Encoding mentions gzip
 	xff       []byte // first X-Forwarded-For address, trimmed
+	host      []byte // Host header, for the landing page's URLs
 }
 
 // headerEnd returns the length of the request head in b including its blank
@@ -98,6 +99,8 @@ func parseRequest(head []byte, r *request) bool {
 				}
 				r.xff = trimSpace(val)
 			}
+		case equalFold(name, "host"):
+			r.host = val
 		case equalFold(name, "content-length"):
 			r.hasBody = r.hasBody || !(len(val) == 1 && val[0] == '0')
 		case equalFold(name, "transfer-encoding"):

@@ -61,14 +61,17 @@ func (s *Server) respond(w *work, head []byte, peer netip.AddrPort) (big []byte,
 // starting with "/a" is an announce ("/announce", "/announce.php"), any path
 // starting with "/sc" is a scrape ("/scrape", "/scrape.php"). The stats path
 // is matched exactly and first, so unlike opentracker it may start with "a".
-// "/" redirects when Redirect is set; everything else is 404.
+// "/" redirects when Redirect is set and shows the landing page otherwise;
+// "/metrics" is the Prometheus page; everything else is 404.
 func (s *Server) route(w *work, r *request, peer netip.AddrPort) reply {
 	p := r.path
 	switch {
 	case string(p) == s.cfg.StatsPath:
 		return s.stats(w, r, peer)
 	case len(p) >= 2 && p[1] == 'a':
-		return s.announce(w, r, peer)
+		rep := s.announce(w, r, peer)
+		s.countAnnounce(w, r, peer)
+		return rep
 	case len(p) >= 3 && p[1] == 's' && p[2] == 'c':
 		if len(r.query) == 0 {
 			return s.fullScrape(w, r, peer)
@@ -79,6 +82,10 @@ func (s *Server) route(w *work, r *request, peer netip.AddrPort) reply {
 		rep := plain(w, "302 Found", "redirecting")
 		rep.extra = "Location: " + s.cfg.Redirect + "\r\n"
 		return rep
+	case string(p) == metricsPath:
+		return s.metrics(w, r, peer)
+	case len(p) == 1 && s.cfg.Redirect == "":
+		return s.landing(w, r, peer)
 	}
 	s.c.HTTPNotFound.Add(1)
 	return plain(w, "404 Not Found", "not found")
@@ -121,6 +128,9 @@ func (s *Server) stats(w *work, r *request, peer netip.AddrPort) reply {
 			// announce URL gets a clear error rather than a stats page.
 			return plain(w, "400 Bad Request", "this is the stats page, not an announce URL")
 		}
+	}
+	if rep, ok := s.reportPage(w, mode); ok {
+		return rep
 	}
 	body, err := stats.Render(w.body[:0], mode, format, s.store, s.c)
 	if err != nil {

@@ -28,6 +28,7 @@ type Config struct {
 	IPFromQuery    bool                             // honour announce ip= from anyone (else only from Admin)
 	Logf           func(format string, args ...any) // problems
 	Infof          func(format string, args ...any) // routine events (full scrapes)
+	Extra          *stats.Extra                     // access list and live sync state for the JSON and Prometheus pages
 }
 
 // Server is the HTTP tracker front end. It is safe for concurrent use and can
@@ -50,6 +51,8 @@ type Server struct {
 	doneOnce sync.Once
 
 	inline atomic.Uint64 // requests answered inline on a raw socket (tests)
+
+	udpPorts atomic.Pointer[[]uint16] // for the landing page's UDP URL
 }
 
 // NewServer returns a Server for store. A nil acl allows every torrent; a nil

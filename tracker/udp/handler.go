@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 
+	"github.com/opentracker-go/opentracker/tracker/stats"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -110,11 +111,13 @@ func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
 	a := &w.ann
 	if !parseAnnounce(pkt, a) {
 		c.UDPMalformed.Add(1)
+		c.Announces.Count(stats.UDP, src.Addr(), stats.BadInput)
 		return nil
 	}
 	h := swarm.InfoHash(a.infoHash)
 	if !s.allowed(h) {
 		c.NotAuthorized.Add(1)
+		c.Announces.Count(stats.UDP, src.Addr(), stats.NotAuthorized)
 		return w.errorReply(tid, msgNotAuthorized)
 	}
 	// BEP 41: parsed so that malformed options cannot hurt and the URL data
@@ -144,9 +147,13 @@ func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
 
 	res, err := s.store.Announce(r, &w.peers)
 	if err != nil {
+		if errors.Is(err, swarm.ErrFull) {
+			c.Announces.Count(stats.UDP, src.Addr(), stats.Full)
+		}
 		return w.announceError(tid, err)
 	}
 	c.UDPAnnounces.Add(1)
+	c.Announces.Count(stats.UDP, src.Addr(), stats.Accepted)
 	if res.NewDownload {
 		c.Completed.Add(1)
 	}
