@@ -66,6 +66,7 @@ function svg(tag, attrs, children) {
 return view.extend({
 	history: null,
 	last: null,
+	root: null,
 
 	load: function() {
 		return Promise.all([ callServiceList('opentracker'), callStats() ]);
@@ -79,14 +80,14 @@ return view.extend({
 	},
 
 	set: function(id, text) {
-		var el = document.getElementById(id);
+		var el = this.root.querySelector('#' + id);
 		if (el)
 			el.textContent = text;
 	},
 
 	/* Redraws the plot: peers and announces per second, each scaled to its own maximum. */
 	plot: function() {
-		var box = document.getElementById('opentracker-plot');
+		var box = this.root.querySelector('#opentracker-plot');
 		if (!box)
 			return;
 		var W = 600, H = 160, now = Date.now() / 1000, h = this.history;
@@ -133,7 +134,7 @@ return view.extend({
 		this.set('opentracker-refused', _('%d full, %d not authorized').format(st.refused.full, st.refused.not_authorized));
 
 		var m = st.memory, pct = m.peer_arena_bytes ? Math.round(m.peer_arena_used_bytes / m.peer_arena_bytes * 100) : 0;
-		var bar = document.getElementById('opentracker-memory');
+		var bar = this.root.querySelector('#opentracker-memory');
 		if (bar) {
 			bar.setAttribute('title', '%d%%'.format(pct));
 			bar.firstElementChild.style.width = pct + '%';
@@ -176,8 +177,8 @@ return view.extend({
 			])
 		]);
 		var self = this;
-		/* The nodes must be in the page before update() finds them by id. */
-		window.requestAnimationFrame(function() { self.update(data[0], data[1]); });
+		this.root = node;
+		this.update(data[0], data[1]);
 		poll.add(function() {
 			return Promise.all([ callServiceList('opentracker'), callStats() ]).then(function(r) { self.update(r[0], r[1]); });
 		}, POLL_SECONDS);
