@@ -82,7 +82,10 @@ var OPTIONS = [
 	  title: _('UDP addresses'), help: _('Where UDP announces (BEP 15) are answered, written as the HTTP addresses. No entries turn UDP off.') },
 	{ name: 'redirect', tab: 'network', schema: 'string', validate: noControl,
 	  title: _('Redirect'), help: _('Where a browser opening the tracker\'s address is sent. Empty: a short page with the announce URLs.') },
-	{ name: 'stats_path', tab: 'network', schema: 'string', def: 'stats', validate: noControl,
+	{ name: 'stats_path', tab: 'network', schema: 'string', def: 'stats',
+	  validate: function(v) {
+		return /[\/?# \t%]/.test(v) ? _('One path segment: no /, ?, #, % or blanks') : noControl(v);
+	  },
 	  title: _('Statistics path'), help: _('Path of the statistics page, for example /stats?mode=json.') },
 	{ name: 'max_connections', tab: 'network', schema: 'uinteger', def: '1024',
 	  title: _('Connections'), help: _('Open HTTP connections at most.') },
