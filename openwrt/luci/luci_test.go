@@ -186,7 +186,7 @@ type daemon struct {
 func startDaemon(t *testing.T, toml string) *daemon {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "ot.toml")
-	toml = "memory_budget = \"4M\"\n[listen]\ntcp = [\"127.0.0.1:0\", \"[::1]:0\"]\nudp = [\"127.0.0.1:0\"]\n" + toml
+	toml = "memory_budget = \"1M\"\n[listen]\ntcp = [\"127.0.0.1:0\", \"[::1]:0\"]\nudp = [\"127.0.0.1:0\"]\n" + toml
 	os.WriteFile(cfg, []byte(toml), 0o644)
 	d := &daemon{cmd: exec.Command(daemonBin, "-f", cfg)}
 	out, _ := d.cmd.StdoutPipe()
@@ -388,8 +388,14 @@ func TestViewsInChromium(t *testing.T) {
 		t.Skip("puppeteer-core not installed: npm ci --prefix openwrt/luci/test")
 	}
 	d := startDaemon(t, "")
-	for i := 0; i < 6; i++ {
-		announce(t, d.tcp[i%2], strings.Repeat(string(rune('a'+i%3)), 20), 2000+i, i%2)
+	// 40 torrents with 1 to 40 peers (820), a third of them seeders.
+	peers := 0
+	for i := 0; i < 40; i++ {
+		for j := 0; j <= i; j++ {
+			hash := fmt.Sprintf("%020d", i)
+			announce(t, d.tcp[j%2], hash, 2000+j, j%3)
+			peers++
+		}
 	}
 	uci, err := os.ReadFile("../files/opentracker.config")
 	if err != nil {
@@ -410,9 +416,9 @@ func TestViewsInChromium(t *testing.T) {
 	cmd.Env = append(os.Environ(), "OT_HTTP="+d.tcp[0].String(), fmt.Sprintf("OT_PID=%d", d.cmd.Process.Pid),
 		"OT_UCI_DIR="+uciDir, "OT_PLUGIN="+pluginPath, "OT_SHOTS="+shots, "CHROMIUM="+chromium,
 		"BUSYBOX="+busybox, "UCI_CONFIG_DIR="+uciDir, "OPENTRACKER_FUNCTIONS="+fn, "OPENTRACKER_FETCH="+fetch,
-		"OT_EXPECT_PEERS=6", "OT_EXPECT_TORRENTS=3")
+		fmt.Sprintf("OT_EXPECT_PEERS=%d", peers), "OT_EXPECT_TORRENTS=40")
 	// Announces go on while the status page is open (bounded: 600 at most,
-	// one every 50 ms), so its rate must rise above zero.
+	// every 20 to 137 ms), so its rate must rise above zero.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -422,9 +428,9 @@ func TestViewsInChromium(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(time.Duration(20+i%40*3) * time.Millisecond): // a varying rate
 			}
-			announce(t, d.tcp[0], strings.Repeat("a", 20), 2000, 0) // a known peer: the counts stay
+			announce(t, d.tcp[0], fmt.Sprintf("%020d", 0), 2000, 0) // a known peer: the counts stay
 		}
 	}()
 	out, err := cmd.Output()

@@ -7,8 +7,8 @@
  * Status of the tracker: whether procd runs it (ubus service list), and the
  * daemon's numbers from /stats?mode=json, fetched over loopback by the
  * rpcd plugin /usr/libexec/rpcd/opentracker (ubus object "opentracker").
- * The plot keeps the last hour of polls in the page (it starts empty when
- * the page is opened).
+ * The plot keeps the last hour of polls in the page: it starts when the
+ * page is opened.
  */
 
 var POLL_SECONDS = 5;
@@ -91,11 +91,13 @@ return view.extend({
 		if (!box)
 			return;
 		var W = 600, H = 160, now = Date.now() / 1000, h = this.history;
+		/* The x axis spans the polls so far, up to an hour. */
+		var span = h.length ? Math.max(now - h[0].t, 1) : HISTORY_SECONDS;
 		var maxPeers = 1, maxRate = 1;
 		h.forEach(function(p) { maxPeers = Math.max(maxPeers, p.peers); maxRate = Math.max(maxRate, p.rate); });
 		var line = function(key, max) {
 			return h.map(function(p) {
-				var x = W - (now - p.t) / HISTORY_SECONDS * W;
+				var x = W - (now - p.t) / span * W;
 				var y = H - p[key] / max * (H - 10);
 				return x.toFixed(1) + ',' + y.toFixed(1);
 			}).join(' ');
@@ -108,8 +110,8 @@ return view.extend({
 			svg('polyline', { 'id': 'opentracker-plot-peers', 'points': line('peers', maxPeers), 'fill': 'none', 'stroke': '#2c7fb8', 'stroke-width': 2 }),
 			svg('polyline', { 'id': 'opentracker-plot-rate', 'points': line('rate', maxRate), 'fill': 'none', 'stroke': '#e6550d', 'stroke-width': 2 })
 		]));
-		this.set('opentracker-plot-legend', _('Blue: peers (up to %d). Orange: announces per second (up to %s). Last hour, every %d seconds.')
-			.format(maxPeers, maxRate.toFixed(1), POLL_SECONDS));
+		this.set('opentracker-plot-legend', _('Blue: peers (up to %d). Orange: announces per second (up to %s). The last %d minutes, since the page was opened (at most an hour), every %d seconds.')
+			.format(maxPeers, maxRate.toFixed(1), Math.ceil(span / 60), POLL_SECONDS));
 	},
 
 	update: function(list, st) {
@@ -133,11 +135,11 @@ return view.extend({
 		this.set('opentracker-rate', rate.toFixed(1));
 		this.set('opentracker-refused', _('%d full, %d not authorized').format(st.refused.full, st.refused.not_authorized));
 
-		var m = st.memory, pct = m.peer_arena_bytes ? Math.round(m.peer_arena_used_bytes / m.peer_arena_bytes * 100) : 0;
+		var m = st.memory, pct = m.peer_arena_bytes ? m.peer_arena_used_bytes / m.peer_arena_bytes * 100 : 0;
 		var bar = this.root.querySelector('#opentracker-memory');
 		if (bar) {
-			bar.setAttribute('title', '%d%%'.format(pct));
-			bar.firstElementChild.style.width = pct + '%';
+			bar.setAttribute('title', '%.2f%%'.format(pct));
+			bar.firstElementChild.style.width = pct.toFixed(2) + '%';
 			bar.firstElementChild.textContent = _('%s of %s for peers (budget %s)').format(
 				fmtBytes(m.peer_arena_used_bytes), fmtBytes(m.peer_arena_bytes), fmtBytes(m.budget_bytes));
 		}
@@ -171,7 +173,7 @@ return view.extend({
 				])
 			]),
 			E('div', { 'class': 'cbi-section' }, [
-				E('h3', {}, _('Last hour')),
+				E('h3', {}, _('Peers and announces')),
 				E('div', { 'id': 'opentracker-plot' }),
 				E('p', { 'id': 'opentracker-plot-legend' }, '')
 			])
