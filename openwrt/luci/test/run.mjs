@@ -1,5 +1,6 @@
 // Drives the views of luci-app-opentracker and the daemon's landing page
-// in headless Chromium (puppeteer-core), against the real daemon. Started
+// in headless Chromium (puppeteer-core), against the real daemon, which
+// the status test stops at its end. Started
 // by luci_test.go, which sets up the daemon and the environment:
 //   OT_HTTP       host:port of the daemon's HTTP listener
 //   OT_PID        the daemon's pid (for the "service list" answer)
@@ -36,7 +37,11 @@ function parseUCI(text) {
 	return out;
 }
 
-function alive(pid) { try { process.kill(pid, 0); return true; } catch { return false; } }
+// Whether the daemon runs, as procd sees it: a process that has exited
+// (even one its parent has not reaped yet) does not.
+function alive(pid) {
+	try { return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+}
 
 // ubus as rpcd answers it: "service list" from procd (shape as recorded
 // from real procd: instances with running and pid), "opentracker stats"
@@ -86,6 +91,7 @@ const browser = await puppeteer.launch({
 const result = { checks: [] };
 const check = (ok, what) => { if (!ok) fail(what); result.checks.push(what); };
 const timeout = { timeout: 20000 };
+let step = 'start';
 
 async function open(view) {
 	const page = await browser.newPage();
@@ -100,48 +106,8 @@ async function open(view) {
 }
 
 try {
-	// --- status view ---
-	{
-		const { page, errors } = await open('opentracker/status');
-		await page.waitForFunction(() => document.querySelector('#opentracker-running')?.textContent === 'Running', timeout);
-		const want = env.OT_EXPECT_PEERS;
-		await page.waitForFunction((w) => (document.querySelector('#opentracker-peers')?.textContent || '').startsWith(w + ' '), timeout, want);
-		// Two polls at least: the plot has points and a rate was computed.
-		await page.waitForFunction(() => (document.querySelector('#opentracker-plot-peers')?.getAttribute('points') || '').split(' ').length >= 3, timeout);
-		const s = await page.evaluate(() => ({
-			peers: document.querySelector('#opentracker-peers').textContent,
-			torrents: document.querySelector('#opentracker-torrents').textContent,
-			bar: document.querySelector('#opentracker-memory > div').style.width,
-			barText: document.querySelector('#opentracker-memory > div').textContent,
-			rate: document.querySelector('#opentracker-rate').textContent,
-			error: document.querySelector('#opentracker-error').textContent,
-			version: document.querySelector('#opentracker-version').textContent,
-			calls: window.LuCIStandIn.calls.map((c) => c.object + '.' + c.method),
-		}));
-		check(s.error === '', 'status: no error shown (' + s.error + ')');
-		check(s.torrents.startsWith(env.OT_EXPECT_TORRENTS + ' of at most '), `status: torrents "${s.torrents}"`);
-		// The bar shows the daemon's own numbers (the load keeps them still).
-		const daemon = await (await fetch(`http://${env.OT_HTTP}/stats?mode=json`)).json();
-		const pct = (daemon.memory.peer_arena_used_bytes / daemon.memory.peer_arena_bytes * 100).toFixed(2) + '%';
-		check(daemon.memory.peer_arena_used_bytes > 0 && parseFloat(s.bar) === parseFloat(pct), `status: memory bar width "${s.bar}", the daemon's use is ${pct}`);
-		check(s.barText.startsWith((daemon.memory.peer_arena_used_bytes / 1024).toFixed(1) + ' KiB of ') &&
-			s.barText.endsWith(`(budget ${(daemon.memory.budget_bytes / 1048576).toFixed(1)} MiB)`), `status: memory bar text "${s.barText}"`);
-		check(s.peers === `${daemon.peers.total} (IPv4 ${daemon.peers.ipv4}, IPv6 ${daemon.peers.ipv6})`, `status: peers "${s.peers}"`);
-		check(s.version !== '-' && s.version !== '', 'status: version shown');
-		check(s.calls.includes('service.list') && s.calls.includes('opentracker.stats'), 'status: service.list and opentracker.stats called');
-		// Announces while the page is open show up as a rate above zero.
-		await page.waitForFunction(() => parseFloat(document.querySelector('#opentracker-rate').textContent) > 0, timeout);
-		check(errors.length === 0, 'status: no script errors ' + errors.join('; '));
-		result.status = s;
-		result.ubus = [...new Set(s.calls)];
-		if (env.OT_SHOTS) {
-			await page.waitForFunction(() => document.querySelector('#opentracker-plot-rate').getAttribute('points').split(' ').length >= 30, { timeout: 60000 });
-			await page.screenshot({ path: path.join(env.OT_SHOTS, 'luci-status.png'), fullPage: true });
-		}
-		await page.close();
-	}
-
 	// --- settings view ---
+	step = 'settings view';
 	{
 		const { page, errors } = await open('opentracker/settings');
 		result.options = await page.evaluate(() => window.LuCIStandIn.maps[0].sections[0].children.map((o) => ({
@@ -207,6 +173,7 @@ try {
 	}
 
 	// --- the daemon's landing page ---
+	step = 'landing page';
 	{
 		const page = await browser.newPage();
 		const resp = await page.goto(`http://${env.OT_HTTP}/`);
@@ -227,6 +194,56 @@ try {
 		result.landing = l;
 		await page.close();
 	}
+	// --- status view ---
+	step = 'status view';
+	{
+		const { page, errors } = await open('opentracker/status');
+		await page.waitForFunction(() => document.querySelector('#opentracker-running')?.textContent === 'Running', timeout);
+		const want = env.OT_EXPECT_PEERS;
+		await page.waitForFunction((w) => (document.querySelector('#opentracker-peers')?.textContent || '').startsWith(w + ' '), timeout, want);
+		// Two polls at least: the plot has points and a rate was computed.
+		await page.waitForFunction(() => (document.querySelector('#opentracker-plot-peers')?.getAttribute('points') || '').split(' ').length >= 3, timeout);
+		const s = await page.evaluate(() => ({
+			peers: document.querySelector('#opentracker-peers').textContent,
+			torrents: document.querySelector('#opentracker-torrents').textContent,
+			bar: document.querySelector('#opentracker-memory > div').style.width,
+			barText: document.querySelector('#opentracker-memory > div').textContent,
+			rate: document.querySelector('#opentracker-rate').textContent,
+			error: document.querySelector('#opentracker-error').textContent,
+			version: document.querySelector('#opentracker-version').textContent,
+			calls: window.LuCIStandIn.calls.map((c) => c.object + '.' + c.method),
+		}));
+		check(s.error === '', 'status: no error shown (' + s.error + ')');
+		check(s.torrents.startsWith(env.OT_EXPECT_TORRENTS + ' of at most '), `status: torrents "${s.torrents}"`);
+		// The bar shows the daemon's own numbers (the load keeps them still).
+		const daemon = await (await fetch(`http://${env.OT_HTTP}/stats?mode=json`)).json();
+		const pct = (daemon.memory.peer_arena_used_bytes / daemon.memory.peer_arena_bytes * 100).toFixed(2) + '%';
+		check(daemon.memory.peer_arena_used_bytes > 0 && parseFloat(s.bar) === parseFloat(pct), `status: memory bar width "${s.bar}", the daemon's use is ${pct}`);
+		check(s.barText.startsWith((daemon.memory.peer_arena_used_bytes / 1024).toFixed(1) + ' KiB of ') &&
+			s.barText.endsWith(`(budget ${(daemon.memory.budget_bytes / 1048576).toFixed(1)} MiB)`), `status: memory bar text "${s.barText}"`);
+		check(s.peers === `${daemon.peers.total} (IPv4 ${daemon.peers.ipv4}, IPv6 ${daemon.peers.ipv6})`, `status: peers "${s.peers}"`);
+		check(s.version !== '-' && s.version !== '', 'status: version shown');
+		check(s.calls.includes('service.list') && s.calls.includes('opentracker.stats'), 'status: service.list and opentracker.stats called');
+		// Announces while the page is open show up as a rate above zero.
+		await page.waitForFunction(() => parseFloat(document.querySelector('#opentracker-rate').textContent) > 0, timeout);
+		check(errors.length === 0, 'status: no script errors ' + errors.join('; '));
+		result.status = s;
+		result.ubus = [...new Set(s.calls)];
+		if (env.OT_SHOTS) {
+			await page.waitForFunction(() => document.querySelector('#opentracker-plot-rate').getAttribute('points').split(' ').length >= 30, { timeout: 60000 });
+			await page.screenshot({ path: path.join(env.OT_SHOTS, 'luci-status.png'), fullPage: true });
+		}
+		// The daemon stops: the page says so, and why there are no numbers.
+		step = 'status view after the daemon stopped';
+		process.kill(+env.OT_PID, 'SIGTERM');
+		await page.waitForFunction(() => document.querySelector('#opentracker-running').textContent === 'Not running', timeout);
+		await page.waitForFunction(() => document.querySelector('#opentracker-error').textContent.startsWith('No statistics: the tracker did not answer'), timeout);
+		check(true, 'status: a stopped daemon shows as not running, with the reason there are no numbers');
+		await page.close();
+	}
+
+} catch (e) {
+	fail(`${step}: ${e.message}`);
 } finally {
 	await browser.close();
 	server.close();
