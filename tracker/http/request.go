@@ -11,7 +11,8 @@ type request struct {
 	keepAlive bool   // reply may leave the connection open
 	hasBody   bool   // Content-Length/Transfer-Encoding: framing unknown, close after
 	gzip      bool   // Accept-Encoding mentions gzip
-	xff       []byte // first X-Forwarded-For address, trimmed
+	headers   []byte // the header lines after the request line
+	xff       bool   // an X-Forwarded-For header is among them
 	host      []byte // Host header, for the landing page's URLs
 }
 
@@ -75,6 +76,7 @@ func parseRequest(head []byte, r *request) bool {
 		return false
 	}
 	r.keepAlive = r.proto == 11
+	r.headers = rest
 	for len(rest) > 0 {
 		var h []byte
 		h, rest = cutLine(rest)
@@ -93,12 +95,7 @@ func parseRequest(head []byte, r *request) bool {
 		case equalFold(name, "accept-encoding"):
 			r.gzip = r.gzip || containsFold(val, "gzip")
 		case equalFold(name, "x-forwarded-for"):
-			if r.xff == nil { // the first header names the original client
-				if c := indexByte(val, ','); c >= 0 {
-					val = val[:c]
-				}
-				r.xff = trimSpace(val)
-			}
+			r.xff = true
 		case equalFold(name, "host"):
 			r.host = val
 		case equalFold(name, "content-length"):
