@@ -467,3 +467,13 @@ func TestViewsInChromium(t *testing.T) {
 	t.Logf("%d checks in Chromium passed; ubus calls: %v", len(res.Checks), res.Ubus)
 	checkOptions(t, res.Options)
 }
+
+// TestShellcheck checks the rpcd plugin, the packer and the uclient-fetch
+// stand-in as POSIX sh (shellcheck 0.9 has no busybox dialect; "local" is
+// allowed by a directive in each file).
+func TestShellcheck(t *testing.T) {
+	sc := need(t, "shellcheck", "shellcheck")
+	if b, err := exec.Command(sc, "-s", "sh", plugin, "ipk.sh", "test/standin/uclient-fetch").CombinedOutput(); err != nil {
+		t.Errorf("shellcheck: %v\n%s", err, b)
+	}
+}
