@@ -146,6 +146,7 @@ try {
 		}
 		// Whitelist without a list file is refused, as the init script does.
 		await page.select(fieldFor('access_mode'), 'whitelist');
+		check(await invalid('access_mode'), 'settings: whitelist without access_list is refused at once');
 		await setValue('access_list', '');
 		check(await invalid('access_list'), 'settings: whitelist needs access_list');
 		await page.click('#save-apply');
@@ -154,6 +155,7 @@ try {
 			'settings: Save & Apply with an invalid field saves nothing');
 		await page.select(fieldFor('access_mode'), 'open');
 		await setValue('access_list', '');
+		check(!(await invalid('access_mode')) && !(await invalid('access_list')), 'settings: open needs no access_list');
 		await setValue('access_fifo_add', '/var/run/opentracker/add');
 		check(await invalid('access_fifo_add'), 'settings: access pipes need whitelist or blacklist');
 		await setValue('access_fifo_add', '');

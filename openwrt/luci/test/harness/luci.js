@@ -139,7 +139,9 @@
 	 * "widget.cbid.<config>.<section>.<option>", a row per option with class
 	 * cbi-value and data-name, invalid inputs get "cbi-input-invalid" and the
 	 * error as their title, and save() refuses while any field is invalid
-	 * (LuCI: "Some fields are invalid, cannot save values!"). */
+	 * (LuCI: "Some fields are invalid, cannot save values!"). As in LuCI, a
+	 * field is validated when it is rendered and when it changes, not when
+	 * another field changes; save() goes by those results. */
 	var AbstractValue = extend(Base, {
 		__init__: function(map, section, name, title, description) {
 			this.map = map; this.section = section; this.option = name;
@@ -159,15 +161,18 @@
 			var r = this.check(sid, input.value);
 			input.classList.toggle('cbi-input-invalid', r !== true);
 			input.title = r === true ? '' : r;
+			input.dataset.valid = r === true ? '1' : '';
 			return r === true;
-		}
+		},
+		/* The results of the last validation of each input. */
+		lastValid: function() { return this.inputs.every(function(i) { return i.dataset.valid !== ''; }); }
 	});
 	var Value = extend(AbstractValue, {
 		widget: function(sid) {
 			var self = this, v = this.cfgvalue(sid);
 			var input = E('input', { type: 'text', id: this.cid(sid), placeholder: this.placeholder || '' });
 			input.value = v == null ? '' : v;
-			input.addEventListener('input', function() { self.map.revalidate(); });
+			input.addEventListener('input', function() { self.valid(sid); });
 			this.inputs = [input];
 			return input;
 		},
@@ -186,12 +191,13 @@
 			if (v == null) v = this.default;
 			var input = E('input', { type: 'checkbox', id: this.cid(sid) });
 			input.checked = v === this.enabled;
-			input.addEventListener('change', function() { self.map.revalidate(); });
+			input.addEventListener('change', function() { self.valid(sid); });
 			this.inputs = [input];
 			return input;
 		},
 		formvalue: function() { return this.inputs[0].checked ? this.enabled : this.disabled; },
 		valid: function() { return true; },
+		lastValid: function() { return true; },
 		store: function(sid) {
 			var v = this.formvalue(), old = this.cfgvalue(sid);
 			if (old == null ? v !== this.default : v !== old) uci.set(this.map.config, sid, this.option, v);
@@ -203,7 +209,7 @@
 			if (v == null) v = this.default;
 			var sel = E('select', { id: this.cid(sid) }, this.keylist.map(function(k, i) { return E('option', { value: k }, self.vallist[i]); }));
 			sel.value = v;
-			sel.addEventListener('change', function() { self.map.revalidate(); });
+			sel.addEventListener('change', function() { self.valid(sid); });
 			this.inputs = [sel];
 			return sel;
 		},
@@ -224,7 +230,7 @@
 			items.concat(['']).forEach(function(it) {
 				var input = E('input', { type: 'text', 'class': 'cbi-dynlist-item' });
 				input.value = it;
-				input.addEventListener('input', function() { self.map.revalidate(); });
+				input.addEventListener('input', function() { self.valid(sid); });
 				self.inputs.push(input);
 				box.appendChild(input);
 			});
@@ -233,7 +239,12 @@
 		formvalue: function() { return this.inputs.map(function(i) { return i.value; }).filter(function(v) { return v !== ''; }); },
 		valid: function(sid) {
 			var self = this;
-			return this.inputs.map(function(i) { return i.value === '' ? true : self.mark(i, sid); }).every(Boolean);
+			return this.inputs.map(function(i) {
+				if (i.value !== '') return self.mark(i, sid);
+				i.classList.remove('cbi-input-invalid');
+				i.dataset.valid = '1';
+				return true;
+			}).every(Boolean);
 		},
 		store: function(sid) {
 			var v = this.formvalue(), old = this.cfgvalue(sid);
@@ -299,7 +310,8 @@
 		},
 		save: function() {
 			var self = this;
-			if (!this.revalidate())
+			var ok = this.sections.every(function(s) { return s.children.every(function(o) { return o.lastValid(); }); });
+			if (!ok)
 				return Promise.reject(new Error('Some fields are invalid, cannot save values!'));
 			this.sections.forEach(function(s) { s.children.forEach(function(o) { o.store(s.sid); }); });
 			return uci.save();

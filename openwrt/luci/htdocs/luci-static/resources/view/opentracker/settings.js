@@ -111,6 +111,13 @@ var OPTIONS = [
 	  title: _('Peers per reply at most'), help: _('The most peers a client may ask for.') },
 
 	{ name: 'access_mode', tab: 'access', schema: "or('open','whitelist','blacklist')", def: 'open',
+	  /* Checked here and at access_list: LuCI validates a field when it
+	   * changes, so either change shows the problem. */
+	  validate: function(v, section_id) {
+		if (v !== 'open' && this.section.formvalue(section_id, 'access_list') === '')
+			return _('Whitelist and blacklist need a file of info hashes');
+		return true;
+	  },
 	  values: [ ['open', _('Open: track any torrent')], ['whitelist', _('Whitelist: only listed torrents')], ['blacklist', _('Blacklist: all but listed torrents')] ],
 	  title: _('Access'), help: _('Which torrents the tracker accepts.') },
 	{ name: 'access_list', tab: 'access', schema: 'string',
