@@ -235,6 +235,12 @@ try {
 			await page.waitForFunction(() => document.querySelector('#opentracker-plot-rate').getAttribute('points').split(' ').length >= 30, { timeout: 60000 });
 			await page.screenshot({ path: path.join(env.OT_SHOTS, 'luci-status.png'), fullPage: true });
 		}
+		// The plot survives leaving the page and coming back.
+		const before = await page.evaluate(() => document.querySelector('#opentracker-plot-peers').getAttribute('points').split(' ').length);
+		await page.reload();
+		await page.waitForFunction(() => document.body.dataset.rendered, timeout);
+		const after = await page.evaluate(() => document.querySelector('#opentracker-plot-peers').getAttribute('points').split(' ').length);
+		check(after > before, `status: the plot kept its ${before} points over a reload (now ${after})`);
 		// The daemon stops: the page says so, and why there are no numbers.
 		step = 'status view after the daemon stopped';
 		process.kill(+env.OT_PID, 'SIGTERM');

@@ -7,12 +7,29 @@
  * Status of the tracker: whether procd runs it (ubus service list), and the
  * daemon's numbers from /stats?mode=json, fetched over loopback by the
  * rpcd plugin /usr/libexec/rpcd/opentracker (ubus object "opentracker").
- * The plot keeps the last hour of polls in the page: it starts when the
- * page is opened.
+ * The plot keeps the last hour of polls in the browser tab's session
+ * storage: it starts when the page is first opened and survives a visit to
+ * another page.
  */
 
 var POLL_SECONDS = 5;
 var HISTORY_SECONDS = 3600;
+var HISTORY_KEY = 'luci-app-opentracker.history';
+
+function loadHistory() {
+	try {
+		var h = JSON.parse(window.sessionStorage.getItem(HISTORY_KEY));
+		if (h && Array.isArray(h.points))
+			return h;
+	} catch (e) {}
+	return { points: [], last: null };
+}
+
+function saveHistory(points, last) {
+	try {
+		window.sessionStorage.setItem(HISTORY_KEY, JSON.stringify({ points: points, last: last }));
+	} catch (e) {}
+}
 
 var callServiceList = rpc.declare({
 	object: 'service',
@@ -147,11 +164,14 @@ return view.extend({
 		this.history.push({ t: now, peers: st.peers.total, rate: rate });
 		while (this.history.length && now - this.history[0].t > HISTORY_SECONDS)
 			this.history.shift();
+		saveHistory(this.history, this.last);
 		this.plot();
 	},
 
 	render: function(data) {
-		this.history = [];
+		var saved = loadHistory();
+		this.history = saved.points;
+		this.last = saved.last;
 		var node = E('div', { 'class': 'cbi-map' }, [
 			E('h2', {}, _('BitTorrent tracker')),
 			E('div', { 'class': 'cbi-section' }, [
