@@ -127,8 +127,8 @@ return view.extend({
 			svg('polyline', { 'id': 'opentracker-plot-peers', 'points': line('peers', maxPeers), 'fill': 'none', 'stroke': '#2c7fb8', 'stroke-width': 2 }),
 			svg('polyline', { 'id': 'opentracker-plot-rate', 'points': line('rate', maxRate), 'fill': 'none', 'stroke': '#e6550d', 'stroke-width': 2 })
 		]));
-		this.set('opentracker-plot-legend', _('Blue: peers (up to %d). Orange: announces per second (up to %s). The last %d minutes, since the page was opened (at most an hour), every %d seconds.')
-			.format(maxPeers, maxRate.toFixed(1), Math.ceil(span / 60), POLL_SECONDS));
+		this.set('opentracker-plot-legend', _('Blue: peers (up to %d). Orange: announces per second (up to %s). Polled every %d seconds for %d min, since the page was first opened in this tab (at most an hour).')
+			.format(maxPeers, maxRate.toFixed(1), POLL_SECONDS, Math.ceil(span / 60)));
 	},
 
 	update: function(list, st) {
