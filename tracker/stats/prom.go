@@ -14,17 +14,61 @@ func AppendProm(dst []byte, r *Report) []byte {
 	m.b = append(m.b, "opentracker_info{version="...)
 	m.b = appendPromLabel(m.b, r.Version)
 	m.b = append(m.b, "} 1\n"...)
-	m.gauge("opentracker_uptime_seconds", "Seconds since the daemon started.", r.UptimeSeconds)
-	m.gauge("opentracker_torrents", "Torrents held.", int64(r.Store.Torrents))
-	m.gauge("opentracker_torrent_capacity", "Torrents the memory budget has room for.", int64(r.Store.TorrentCapacity))
-
-	m.head("opentracker_peers", "gauge", "Peers held, by address family.")
-	m.sampleInt("opentracker_peers", `family="ipv4"`, int64(r.Store.Peers4))
-	m.sampleInt("opentracker_peers", `family="ipv6"`, int64(r.Store.Peers6))
-	m.gauge("opentracker_seeders", "Peers that have the whole torrent.", int64(r.Store.Seeders))
-	m.gauge("opentracker_leechers", "Peers still downloading.", int64(r.leechers()))
-	m.gauge("opentracker_torrents_completed", "Sum of the completed counts of the torrents held (falls when torrents expire).", int64(r.Store.Completed))
-	m.counter("opentracker_completed_events_total", "Completed events accepted.", r.CompletedEvents)
+	on := uint64(0)
+	if r.LiveSyncOn {
+		on = 1
+	}
+	// One row per sample; consecutive rows of one name form a family. A
+	// table keeps the code small (flash), and it lives on the stack.
+	const g, c = "gauge", "counter"
+	rows := [...]promRow{
+		{"opentracker_uptime_seconds", g, "Seconds since the daemon started.", "", uint64(r.UptimeSeconds)},
+		{"opentracker_torrents", g, "Torrents held.", "", uint64(r.Store.Torrents)},
+		{"opentracker_torrent_capacity", g, "Torrents the memory budget has room for.", "", uint64(r.Store.TorrentCapacity)},
+		{"opentracker_peers", g, "Peers held, by address family.", `family="ipv4"`, uint64(r.Store.Peers4)},
+		{"opentracker_peers", g, "", `family="ipv6"`, uint64(r.Store.Peers6)},
+		{"opentracker_seeders", g, "Peers that have the whole torrent.", "", uint64(r.Store.Seeders)},
+		{"opentracker_leechers", g, "Peers still downloading.", "", uint64(r.leechers())},
+		{"opentracker_torrents_completed", g, "Sum of the completed counts of the torrents held (falls when torrents expire).", "", r.Store.Completed},
+		{"opentracker_completed_events_total", c, "Completed events accepted.", "", r.CompletedEvents},
+		{"opentracker_scrapes_total", c, "Scrape requests by protocol.", `proto="http"`, r.Scrapes[HTTP]},
+		{"opentracker_scrapes_total", c, "", `proto="udp"`, r.Scrapes[UDP]},
+		{"opentracker_full_scrapes_total", c, "Full scrapes served.", "", r.FullScrapes},
+		{"opentracker_full_scrape_bytes_total", c, "Bytes of full scrape replies.", "", r.FullScrapeBytes},
+		{"opentracker_refused_total", c, "Announces refused, by reason.", `reason="full"`, r.RefusedFull},
+		{"opentracker_refused_total", c, "", `reason="not_authorized"`, r.RefusedNotAuthorized},
+		{"opentracker_bad_input_total", c, "Requests dropped or refused as unreadable, by kind.", `kind="http_request"`, r.HTTPBadRequests},
+		{"opentracker_bad_input_total", c, "", `kind="udp_packet"`, r.UDPMalformed},
+		{"opentracker_bad_input_total", c, "", `kind="udp_connection_id"`, r.UDPMismatch},
+		{"opentracker_http_connections_total", c, "TCP connections accepted.", "", r.TCPAccepts},
+		{"opentracker_http_failure_replies_total", c, "Announce and scrape replies carrying a failure reason.", "", r.HTTPFailures},
+		{"opentracker_http_not_found_total", c, "Requests for unknown paths.", "", r.HTTPNotFound},
+		{"opentracker_http_redirects_total", c, "Redirects of GET /.", "", r.HTTPRedirects},
+		{"opentracker_udp_packets_total", c, "UDP packets received.", "", r.UDPPackets},
+		{"opentracker_udp_connects_total", c, "UDP connect requests answered.", "", r.UDPConnects},
+		{"opentracker_udp_error_replies_total", c, "UDP error packets sent.", "", r.UDPErrors},
+		{"opentracker_memory_budget_bytes", g, "Memory allocated at start for torrents and peers.", "", uint64(r.Store.BudgetBytes)},
+		{"opentracker_peer_arena_bytes", g, "Part of the budget holding peer lists.", "", uint64(r.Store.ArenaBytes)},
+		{"opentracker_peer_arena_used_bytes", g, "Peer arena handed out to peer lists.", "", uint64(r.Store.ArenaUsedBytes)},
+		{"opentracker_store_refused_total", c, "Torrents and peers refused because the budget was full.", `kind="torrent"`, r.Store.RefusedTorrents},
+		{"opentracker_store_refused_total", c, "", `kind="peer"`, r.Store.RefusedPeers},
+		{"opentracker_livesync_enabled", g, "1 when live sync is on.", "", on},
+		{"opentracker_livesync_packets_sent_total", c, "Live sync packets sent.", "", r.LiveSync.PacketsSent},
+		{"opentracker_livesync_records_dropped_total", c, "Live sync records dropped because the sender fell behind.", "", r.LiveSync.RecordsDropped},
+		{"opentracker_livesync_packets_received_total", c, "Live sync packets received from cluster nodes.", "", r.LiveSync.PacketsReceived},
+		{"opentracker_livesync_packets_rejected_total", c, "Live sync packets rejected (not a node, our own, short, unknown type).", "", r.LiveSync.PacketsRejected},
+		{"opentracker_livesync_peers_applied_total", c, "Peer records from live sync applied.", "", r.SyncPeersApplied},
+		{"opentracker_access_list_entries", g, "Info hashes in the access list at its last load.", "", uint64(r.AccessEntries)},
+		{"opentracker_access_list_loaded_timestamp_seconds", g, "Unix time of the access list's last good load (0: never).", "", uint64(r.AccessReloaded)},
+		{"opentracker_access_list_reload_failures_total", c, "Access list reloads that failed (the old list stayed).", "", r.AccessReloadFailures},
+	}
+	for i := range rows {
+		row := &rows[i]
+		if i == 0 || rows[i-1].name != row.name {
+			m.head(row.name, row.typ, row.help)
+		}
+		m.sample(row.name, row.labels, row.v)
+	}
 
 	m.head("opentracker_announces_total", "counter", "Announces by protocol, client address family and result.")
 	for p := range r.Announces {
@@ -42,50 +86,14 @@ func AppendProm(dst []byte, r *Report) []byte {
 			}
 		}
 	}
-	m.head("opentracker_scrapes_total", "counter", "Scrape requests by protocol.")
-	m.sample("opentracker_scrapes_total", `proto="http"`, r.Scrapes[HTTP])
-	m.sample("opentracker_scrapes_total", `proto="udp"`, r.Scrapes[UDP])
-	m.counter("opentracker_full_scrapes_total", "Full scrapes served.", r.FullScrapes)
-	m.counter("opentracker_full_scrape_bytes_total", "Bytes of full scrape replies.", r.FullScrapeBytes)
-
-	m.head("opentracker_refused_total", "counter", "Announces refused, by reason.")
-	m.sample("opentracker_refused_total", `reason="full"`, r.RefusedFull)
-	m.sample("opentracker_refused_total", `reason="not_authorized"`, r.RefusedNotAuthorized)
-	m.head("opentracker_bad_input_total", "counter", "Requests dropped or refused as unreadable, by kind.")
-	m.sample("opentracker_bad_input_total", `kind="http_request"`, r.HTTPBadRequests)
-	m.sample("opentracker_bad_input_total", `kind="udp_packet"`, r.UDPMalformed)
-	m.sample("opentracker_bad_input_total", `kind="udp_connection_id"`, r.UDPMismatch)
-
-	m.counter("opentracker_http_connections_total", "TCP connections accepted.", r.TCPAccepts)
-	m.counter("opentracker_http_failure_replies_total", "Announce and scrape replies carrying a failure reason.", r.HTTPFailures)
-	m.counter("opentracker_http_not_found_total", "Requests for unknown paths.", r.HTTPNotFound)
-	m.counter("opentracker_http_redirects_total", "Redirects of GET /.", r.HTTPRedirects)
-	m.counter("opentracker_udp_packets_total", "UDP packets received.", r.UDPPackets)
-	m.counter("opentracker_udp_connects_total", "UDP connect requests answered.", r.UDPConnects)
-	m.counter("opentracker_udp_error_replies_total", "UDP error packets sent.", r.UDPErrors)
-
-	m.gauge("opentracker_memory_budget_bytes", "Memory allocated at start for torrents and peers.", r.Store.BudgetBytes)
-	m.gauge("opentracker_peer_arena_bytes", "Part of the budget holding peer lists.", r.Store.ArenaBytes)
-	m.gauge("opentracker_peer_arena_used_bytes", "Peer arena handed out to peer lists.", r.Store.ArenaUsedBytes)
-	m.head("opentracker_store_refused_total", "counter", "Torrents and peers refused because the budget was full.")
-	m.sample("opentracker_store_refused_total", `kind="torrent"`, r.Store.RefusedTorrents)
-	m.sample("opentracker_store_refused_total", `kind="peer"`, r.Store.RefusedPeers)
-
-	on := int64(0)
-	if r.LiveSyncOn {
-		on = 1
-	}
-	m.gauge("opentracker_livesync_enabled", "1 when live sync is on.", on)
-	m.counter("opentracker_livesync_packets_sent_total", "Live sync packets sent.", r.LiveSync.PacketsSent)
-	m.counter("opentracker_livesync_records_dropped_total", "Live sync records dropped because the sender fell behind.", r.LiveSync.RecordsDropped)
-	m.counter("opentracker_livesync_packets_received_total", "Live sync packets received from cluster nodes.", r.LiveSync.PacketsReceived)
-	m.counter("opentracker_livesync_packets_rejected_total", "Live sync packets rejected (not a node, our own, short, unknown type).", r.LiveSync.PacketsRejected)
-	m.counter("opentracker_livesync_peers_applied_total", "Peer records from live sync applied.", r.SyncPeersApplied)
-
-	m.gauge("opentracker_access_list_entries", "Info hashes in the access list at its last load.", r.AccessEntries)
-	m.gauge("opentracker_access_list_loaded_timestamp_seconds", "Unix time of the access list's last good load (0: never).", r.AccessReloaded)
-	m.counter("opentracker_access_list_reload_failures_total", "Access list reloads that failed (the old list stayed).", r.AccessReloadFailures)
 	return m.b
+}
+
+// promRow is one sample of AppendProm's table; help is read from the first
+// row of each family.
+type promRow struct {
+	name, typ, help, labels string
+	v                       uint64
 }
 
 type promWriter struct{ b []byte }
@@ -116,22 +124,6 @@ func (m *promWriter) sample(name, labels string, v uint64) {
 	m.name(name, labels)
 	m.b = strconv.AppendUint(m.b, v, 10)
 	m.b = append(m.b, '\n')
-}
-
-func (m *promWriter) sampleInt(name, labels string, v int64) {
-	m.name(name, labels)
-	m.b = strconv.AppendInt(m.b, v, 10)
-	m.b = append(m.b, '\n')
-}
-
-func (m *promWriter) counter(name, help string, v uint64) {
-	m.head(name, "counter", help)
-	m.sample(name, "", v)
-}
-
-func (m *promWriter) gauge(name, help string, v int64) {
-	m.head(name, "gauge", help)
-	m.sampleInt(name, "", v)
 }
 
 // appendPromLabel quotes a label value: backslash, double quote and line
