@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 
-	"github.com/opentracker-go/opentracker/tracker/stats"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // metricsPath serves the Prometheus text format, the path Prometheus
@@ -14,6 +14,7 @@ const metricsPath = "/metrics"
 const (
 	ctypeJSON = "application/json"
 	ctypeHTML = "text/html; charset=utf-8"
+	ctypeProm = "text/plain; version=0.0.4; charset=utf-8" // Prometheus text format
 	// Pages that change with every request; browsers polling them (the
 	// LuCI status view) must not be handed a cached copy.
 	noStore = "Cache-Control: no-store\r\n"
@@ -22,39 +23,40 @@ const (
 // SetUDPPorts tells the landing page which ports answer UDP announces.
 func (s *Server) SetUDPPorts(ports []uint16) { s.udpPorts.Store(&ports) }
 
-// countAnnounce records the outcome of the announce just handled, by the
-// family of the peer's address (or the client's, when it got no further).
-func (s *Server) countAnnounce(w *work, r *request, peer netip.AddrPort) {
-	addr := w.req.Peer.Addr()
-	if !addr.IsValid() {
-		addr = s.clientAddr(r, peer)
+// countBadAnnounce counts an announce refused before it reached the
+// tracker (a missing or malformed parameter), by the client's family.
+func (s *Server) countBadAnnounce(w *work, r *request, peer netip.AddrPort) {
+	if !w.counted {
+		s.c.Announces.Count(logic.ProtoHTTP, s.clientAddr(r, peer), logic.OutcomeBadInput)
 	}
-	s.c.Announces.Count(stats.HTTP, addr, w.result)
 }
 
-// reportPage answers the stats modes built from a stats.Report: "json" and
-// "prom". ok is false for every other mode.
-func (s *Server) reportPage(w *work, mode string) (rep reply, ok bool) {
-	var ctype string
-	r := stats.Collect(s.store, s.c, s.cfg.Extra)
+// statsReply is the reply for a rendered stats page: mode=json is JSON and
+// mode=prom the Prometheus text format, neither cached; the rest plain text.
+func statsReply(mode string, body []byte) reply {
+	rep := okReply(body)
 	switch mode {
 	case "json":
-		w.body, ctype = stats.AppendJSON(w.body[:0], &r), ctypeJSON
+		rep.ctype, rep.extra = ctypeJSON, noStore
 	case "prom":
-		w.body, ctype = stats.AppendProm(w.body[:0], &r), stats.PromContentType
-	default:
-		return reply{}, false
+		rep.ctype, rep.extra = ctypeProm, noStore
 	}
-	return reply{status: "200 OK", ctype: ctype, extra: noStore, body: w.body}, true
+	return rep
 }
 
-// metrics serves /metrics, the Prometheus page, to Admin networks only.
+// metrics serves /metrics, the stats page's mode=prom, where Prometheus
+// looks by default; to Admin networks only.
 func (s *Server) metrics(w *work, r *request, peer netip.AddrPort) reply {
 	if !s.cfg.Admin.Contains(s.clientAddr(r, peer)) {
 		return plain(w, "403 Forbidden", "metrics are for admin networks only")
 	}
-	rep, _ := s.reportPage(w, "prom")
-	return rep
+	body, err := s.cfg.Stats.Render(w.body[:0], "prom", "")
+	if err != nil {
+		s.cfg.Logf("http: metrics: %v", err)
+		return plain(w, "500 Internal Server Error", "metrics failed")
+	}
+	w.body = body
+	return statsReply("prom", body)
 }
 
 // landing answers "GET /" when no redirect is set: what this is, its
@@ -70,9 +72,7 @@ func (s *Server) landing(w *work, r *request, peer netip.AddrPort) reply {
 <title>BitTorrent tracker</title></head>
 <body>
 <h1>BitTorrent tracker</h1>
-<p>This is a BitTorrent tracker (opentracker-go `...)
-	b = appendHTML(b, stats.Version)
-	b = append(b, `). It tells BitTorrent clients about each other's addresses; it holds no files and has no search. To use it, add an announce URL to a torrent:</p>
+<p>This is a BitTorrent tracker (opentracker-go). It tells BitTorrent clients about each other's addresses; it holds no files and has no search. To use it, add an announce URL to a torrent:</p>
 <ul>
 <li>HTTP: <code id="http">http://`...)
 	b = appendHTML(b, host)
@@ -87,7 +87,7 @@ func (s *Server) landing(w *work, r *request, peer netip.AddrPort) reply {
 		}
 	}
 	b = append(b, "</ul>\n"...)
-	if s.cfg.Admin.Contains(s.clientAddr(r, peer)) {
+	if s.cfg.Stats != nil && s.cfg.Admin.Contains(s.clientAddr(r, peer)) {
 		sp := s.cfg.StatsPath
 		b = append(b, `<p>Statistics (shown to admin networks only): <a id="json" href="`...)
 		b = appendHTML(b, sp)

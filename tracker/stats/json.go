@@ -1,6 +1,10 @@
 package stats
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
+)
 
 // AppendJSON appends /stats?mode=json: one JSON object, documented key by
 // key in docs/stats-json.md. It is written by hand into dst, so a page
@@ -27,7 +31,7 @@ func AppendJSON(dst []byte, r *Report) []byte {
 		for f := range r.Announces[p] {
 			j.open(familyNames[f])
 			for res, n := range r.Announces[p][f] {
-				j.uint(resultNames[res], n)
+				j.uint(outcomeNames[res], n)
 			}
 			j.close()
 		}
@@ -35,8 +39,8 @@ func AppendJSON(dst []byte, r *Report) []byte {
 	}
 	j.close()
 	j.open("scrapes")
-	j.uint("http", r.Scrapes[HTTP])
-	j.uint("udp", r.Scrapes[UDP])
+	j.uint("http", r.Scrapes[logic.ProtoHTTP])
+	j.uint("udp", r.Scrapes[logic.ProtoUDP])
 	j.uint("full", r.FullScrapes)
 	j.uint("full_bytes", r.FullScrapeBytes)
 	j.close()
@@ -46,7 +50,7 @@ func AppendJSON(dst []byte, r *Report) []byte {
 	j.uint("not_authorized", r.RefusedNotAuthorized)
 	j.open("bad_input")
 	j.uint("http_requests", r.HTTPBadRequests)
-	j.uint("http_announces", r.Announces[HTTP][IPv4][BadInput]+r.Announces[HTTP][IPv6][BadInput])
+	j.uint("http_announces", r.Announces[logic.ProtoHTTP][0][logic.OutcomeBadInput]+r.Announces[logic.ProtoHTTP][1][logic.OutcomeBadInput])
 	j.uint("udp_packets", r.UDPMalformed)
 	j.uint("udp_connection_ids", r.UDPMismatch)
 	j.close()

@@ -1,9 +1,10 @@
 package stats
 
-import "strconv"
+import (
+	"strconv"
 
-// PromContentType is the media type of the Prometheus text format.
-const PromContentType = "text/plain; version=0.0.4; charset=utf-8"
+	"github.com/opentracker-go/opentracker/tracker/logic"
+)
 
 // AppendProm appends the Prometheus text exposition of r (format 0.0.4):
 // every family with # HELP and # TYPE, counters ending in _total. Written by
@@ -31,8 +32,8 @@ func AppendProm(dst []byte, r *Report) []byte {
 		{"opentracker_leechers", g, "Peers still downloading.", "", uint64(r.leechers())},
 		{"opentracker_torrents_completed", g, "Sum of the completed counts of the torrents held (falls when torrents expire).", "", r.Store.Completed},
 		{"opentracker_completed_events_total", c, "Completed events accepted.", "", r.CompletedEvents},
-		{"opentracker_scrapes_total", c, "Scrape requests by protocol.", `proto="http"`, r.Scrapes[HTTP]},
-		{"opentracker_scrapes_total", c, "", `proto="udp"`, r.Scrapes[UDP]},
+		{"opentracker_scrapes_total", c, "Scrape requests by protocol.", `proto="http"`, r.Scrapes[logic.ProtoHTTP]},
+		{"opentracker_scrapes_total", c, "", `proto="udp"`, r.Scrapes[logic.ProtoUDP]},
 		{"opentracker_full_scrapes_total", c, "Full scrapes served.", "", r.FullScrapes},
 		{"opentracker_full_scrape_bytes_total", c, "Bytes of full scrape replies.", "", r.FullScrapeBytes},
 		{"opentracker_refused_total", c, "Announces refused, by reason.", `reason="full"`, r.RefusedFull},
@@ -79,7 +80,7 @@ func AppendProm(dst []byte, r *Report) []byte {
 				m.b = append(m.b, "\",family=\""...)
 				m.b = append(m.b, familyNames[f]...)
 				m.b = append(m.b, "\",result=\""...)
-				m.b = append(m.b, resultNames[res]...)
+				m.b = append(m.b, outcomeNames[res]...)
 				m.b = append(m.b, "\"} "...)
 				m.b = strconv.AppendUint(m.b, n, 10)
 				m.b = append(m.b, '\n')

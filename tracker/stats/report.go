@@ -4,7 +4,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
+)
+
+// Names of the announce outcome counters' indexes (logic.Outcomes), as the
+// pages show them.
+var (
+	protoNames   = [logic.NumProtos]string{"http", "udp"}
+	familyNames  = [2]string{"ipv4", "ipv6"}
+	outcomeNames = [logic.NumOutcomes]string{"ok", "not_authorized", "full", "bad_input"}
 )
 
 // Extra is what the JSON and Prometheus pages show beyond the store and the
@@ -40,8 +49,8 @@ type Report struct {
 	UptimeSeconds int64
 	Store         swarm.Stats
 
-	Announces [numProtos][numFamilies][numResults]uint64
-	Scrapes   [numProtos]uint64
+	Announces [logic.NumProtos][2][logic.NumOutcomes]uint64
+	Scrapes   [logic.NumProtos]uint64
 
 	TCPAccepts, FullScrapes, FullScrapeBytes                             uint64
 	HTTPFailures, HTTPBadRequests, HTTPNotFound, HTTPRedirects           uint64
@@ -54,13 +63,14 @@ type Report struct {
 	LiveSync                                                             LiveSyncStats
 }
 
-// Collect reads store, c and e (which may be nil) into a Report.
-func Collect(store *swarm.Store, c *Counters, e *Extra) Report {
+// report reads the store, the counters and p.Extra (which may be nil).
+func (p *Pages) report() Report {
+	store, c, e := p.Store, p.Counters, p.Extra
 	r := Report{
-		Version:              Version,
+		Version:              p.Version,
 		UptimeSeconds:        int64(time.Since(started) / time.Second),
 		Store:                store.Stats(),
-		Scrapes:              [numProtos]uint64{c.HTTPScrapes.Load(), c.UDPScrapes.Load()},
+		Scrapes:              [logic.NumProtos]uint64{c.HTTPScrapes.Load(), c.UDPScrapes.Load()},
 		TCPAccepts:           c.TCPAccepts.Load(),
 		FullScrapes:          c.FullScrapes.Load(),
 		FullScrapeBytes:      c.FullScrapeBytes.Load(),

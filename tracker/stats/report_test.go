@@ -2,18 +2,20 @@ package stats
 
 import (
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // TestReportPagesAllocateNothing: with room in the buffer, rendering the
 // JSON and Prometheus pages allocates nothing (no allocation per field).
 func TestReportPagesAllocateNothing(t *testing.T) {
-	s := testStore(t)
-	c := new(Counters)
-	e := &Extra{AccessMode: "whitelist", LiveSync: func() LiveSyncStats { return LiveSyncStats{PacketsSent: 1} }}
-	r := Collect(s, c, e)
+	p := &Pages{Store: testStore(t), Counters: new(logic.Counters), Version: "v1",
+		Extra: &Extra{AccessMode: "whitelist", LiveSync: func() LiveSyncStats { return LiveSyncStats{PacketsSent: 1} }}}
+	r := p.report()
 	buf := make([]byte, 0, 64<<10)
 	for name, page := range map[string]func([]byte, *Report) []byte{"json": AppendJSON, "prom": AppendProm} {
 		if n := testing.AllocsPerRun(20, func() { buf = page(buf[:0], &r) }); n != 0 {
@@ -25,10 +27,10 @@ func TestReportPagesAllocateNothing(t *testing.T) {
 // TestJSONStrings: strings are escaped so that any version text parses
 // back to itself, and the outcome matrix lands under its names.
 func TestJSONStrings(t *testing.T) {
-	c := new(Counters)
-	c.Announces.Count(UDP, netip.MustParseAddr("::ffff:10.0.0.1"), Full) // v4-mapped counts as IPv4
-	c.Announces.Count(HTTP, netip.MustParseAddr("2001:db8::1"), BadInput)
-	r := Collect(testStore(t), c, nil)
+	c := new(logic.Counters)
+	c.Announces.Count(logic.ProtoUDP, netip.MustParseAddr("::ffff:10.0.0.1"), logic.OutcomeFull) // v4-mapped counts as IPv4
+	c.Announces.Record(logic.ProtoHTTP, netip.MustParseAddr("2001:db8::1"), errors.New("no address"))
+	r := (&Pages{Store: testStore(t), Counters: c}).report()
 	r.Version = "v1 \"quoted\" \\ \n\t\x01 ü"
 	var m struct {
 		Version   string
