@@ -58,7 +58,7 @@ file = "/var/lib/opentracker/state"
 
 [system]
 chroot = ""
-user = "nobody"
+user = "opentracker"
 
 [livesync]
 listen = ""
@@ -92,7 +92,12 @@ func TestInitDefaults(t *testing.T) {
 		"set_param|stderr|1",
 		"set_param|file|" + s.conf,
 		"set_param|term_timeout|10",
+		"add_jail|opentracker",
+		"add_jail_mount|" + s.conf + "|/etc/passwd|/etc/group",
+		"add_jail_mount_rw|/var/lib/opentracker",
 		"close_instance",
+		"procd|respawn|3600|5|5", // procd's defaults: again after 5 s, 5 times an hour
+		"procd|unjailed",         // no ujail here
 		"procd|start",
 		"reload_trigger|opentracker",
 		"validation|opentracker_validate",
@@ -246,16 +251,16 @@ func TestInitBadValues(t *testing.T) {
 	cases := []struct {
 		name, uci, want string
 	}{
-		{"uinteger", "option interval 'soon'", "opentracker.main.interval='soon' is invalid (expected uinteger)"},
-		{"bool", "option enabled 'maybe'", "opentracker.main.enabled='maybe' is invalid (expected bool)"},
-		{"port", "option port '70000'", "opentracker.main.port='70000' is invalid (expected port)"},
+		{"uinteger", "option interval 'soon'", "opentracker.main.interval='soon' is invalid (expected uinteger: decimal digits, no leading zero)"},
+		{"bool", "option enabled 'maybe'", "opentracker.main.enabled='maybe' is invalid (expected bool: 1, yes, on, true, enabled or 0, no, off, false, disabled)"},
+		{"port", "option port '70000'", "opentracker.main.port='70000' is invalid (expected port: 1 to 65535)"},
 		{"mode", "option access_mode 'closed'", "opentracker.main.access_mode='closed' is invalid"},
 		{"missing list file", "option access_list '/nonexistent/whitelist'", "opentracker.main.access_list='/nonexistent/whitelist' is not a file"},
 		{"list outside the chroot", "option access_list '/nonexistent/whitelist'\n\toption chroot '/tmp'", "opentracker.main.access_list='/nonexistent/whitelist' is not a file inside chroot '/tmp'"},
 		{"mode without list", "option access_mode 'whitelist'", "opentracker.main.access_mode='whitelist' needs access_list"},
 		{"pipe without list", "option access_fifo_delete '/var/run/opentracker/delete'", "opentracker.main.access_fifo_delete='/var/run/opentracker/delete' needs access_mode whitelist or blacklist"},
-		{"admin network", "list admin '10.0.0.0/33'", "opentracker.main.admin='127.0.0.1 10.0.0.0/33' is invalid"},
-		{"admin address", "list admin 'localhost'", "opentracker.main.admin='127.0.0.1 localhost' is invalid"},
+		{"admin network", "list admin '10.0.0.0/33'", "opentracker.main.admin: '10.0.0.0/33' is invalid (expected an IP address or network ip/bits)"},
+		{"admin address", "list admin 'localhost'", "opentracker.main.admin: 'localhost' is invalid (expected an IP address or network ip/bits)"},
 		{"listen port", "list listen_tcp '0.0.0.0:99999'", "opentracker.main.listen_tcp: '0.0.0.0:99999' needs a port from 1 to 65535"},
 		{"listen host", "list listen_udp 'router.lan'", "opentracker.main.listen_udp: 'router.lan' is not an IP address"},
 		{"listen v4", "list listen_udp '256.1.1.1'", "opentracker.main.listen_udp: '256.1.1.1' is not an IP address"},
@@ -298,11 +303,23 @@ func TestInitCheckModeRejects(t *testing.T) {
 	s.uci(shippedUCI(t))
 	s.run("start", "STANDIN_REJECT=7: interval must be at least 60")
 	calls := s.calls()
-	if want := "logger|-t|opentracker|-p|daemon.err|" + s.conf + ".tmp:7: interval must be at least 60"; !hasLine(calls, want) {
+	if want := "logger|-t|opentracker|-p|daemon.err|" + s.conf + " (generated from /etc/config/opentracker): 7: interval must be at least 60"; !hasLine(calls, want) {
 		t.Errorf("no %q in:\n%s", want, strings.Join(calls, "\n"))
 	}
 	if hasLine(calls, "open_instance") || s.toml() != "" {
 		t.Errorf("started although the check failed:\n%s", strings.Join(calls, "\n"))
+	}
+	// A key of the generated TOML is logged as the UCI option it came
+	// from, once, without the daemon's own "opentracker:" prefix (logger
+	// adds one) or the temporary file's name.
+	stderr := s.run("start", "STANDIN_REJECT=9: announce.interval: 30 seconds is outside 60..86400")
+	calls = s.calls()
+	want := "opentracker.main.interval: 30 seconds is outside 60..86400"
+	if !hasLine(calls, "logger|-t|opentracker|-p|daemon.err|"+want) || !strings.Contains(stderr, "opentracker: "+want+"\n") {
+		t.Errorf("no %q in:\n%s\nstderr: %s", want, strings.Join(calls, "\n"), stderr)
+	}
+	if strings.Contains(stderr, ".tmp") || strings.Contains(stderr, "opentracker: opentracker:") {
+		t.Errorf("stderr names the temporary file or doubles the prefix: %s", stderr)
 	}
 	if _, err := os.Stat(s.conf + ".tmp"); !os.IsNotExist(err) {
 		t.Errorf("rejected file left behind: %v", err)
@@ -369,11 +386,11 @@ func TestInitReload(t *testing.T) {
 		t.Errorf("reload after that start:\n%s", strings.Join(calls, "\n"))
 	}
 
-	// Stopped: a reload starts the daemon instead of signalling nobody.
+	// Stopped: a reload starts the daemon (the signal reaches nobody).
 	s.run("stop")
 	s.calls()
 	s.run("reload")
-	if calls = s.calls(); !hasLine(calls, "procd|start") || hasPrefix(calls, "send_signal") {
+	if calls = s.calls(); !hasLine(calls, "procd|start") || !hasLine(calls, "procd|signal|none") {
 		t.Errorf("reload of a stopped service:\n%s", strings.Join(calls, "\n"))
 	}
 
@@ -387,7 +404,7 @@ func TestInitReload(t *testing.T) {
 	if hasPrefix(calls, "kill|") || hasPrefix(calls, "open_service") {
 		t.Errorf("a bad value must leave the running daemon alone:\n%s", strings.Join(calls, "\n"))
 	}
-	if !hasLine(calls, "logger|-t|opentracker|-p|daemon.err|opentracker.main.interval='x' is invalid (expected uinteger)") ||
+	if !hasLine(calls, "logger|-t|opentracker|-p|daemon.err|opentracker.main.interval='x' is invalid (expected uinteger: decimal digits, no leading zero)") ||
 		!hasLine(calls, "logger|-t|opentracker|-p|daemon.err|errors in /etc/config/opentracker, opentracker keeps running as it was") {
 		t.Errorf("bad value on reload not logged:\n%s", strings.Join(calls, "\n"))
 	}
@@ -424,7 +441,7 @@ func TestInitWithDaemon(t *testing.T) {
 	port := freePort(t)
 	uci := shippedUCI(t)
 	uci = strings.Replace(uci, "option port '6969'", "option port '"+itoa(port)+"'", 1)
-	// The daemon writes its state as "nobody": a directory it can reach.
+	// The daemon writes its state as its user: a directory it can reach.
 	stateDir, err := os.MkdirTemp("", "opentracker-state-")
 	if err != nil {
 		t.Fatal(err)
@@ -434,8 +451,10 @@ func TestInitWithDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	uci = strings.Replace(uci, "option state_file '/var/lib/opentracker/state'", "option state_file '"+stateDir+"/state'", 1)
-	if os.Geteuid() != 0 {
-		uci = strings.Replace(uci, "option user 'nobody'", "option user ''", 1)
+	// As root the daemon drops to the user: this machine has no
+	// "opentracker" (the package's postinst makes it on a router).
+	if os.Geteuid() == 0 {
+		uci = strings.Replace(uci, "option user 'opentracker'", "option user 'nobody'", 1)
 	}
 	s.uci(uci)
 	stderr := s.run("start")

@@ -13,6 +13,7 @@
 
 CONFIG_SECTION=""
 CONFIG_NUM_SECTIONS=0
+CONFIG_LIST_STATE=""
 
 config() {
 	local name="$2"
@@ -32,6 +33,7 @@ list() {
 	local name="$1" len
 	shift
 	eval "len=\${CONFIG_${CONFIG_SECTION}_${name}_LENGTH:-0}"
+	[ "$len" != 0 ] || CONFIG_LIST_STATE="$CONFIG_LIST_STATE ${CONFIG_SECTION}_${name}"
 	len=$((len + 1))
 	eval "CONFIG_${CONFIG_SECTION}_${name}_ITEM${len}=\$*"
 	eval "CONFIG_${CONFIG_SECTION}_${name}_LENGTH=\$len"
@@ -44,7 +46,15 @@ list() {
 
 package() { return 0; }
 
+# Like the real uci_load, a second config_load forgets the lists read by the
+# first (not the options).
 config_load() {
+	local v
+	for v in $CONFIG_LIST_STATE; do
+		eval "CONFIG_${v}=; CONFIG_${v}_LENGTH="
+	done
+	CONFIG_LIST_STATE=""
+	CONFIG_NUM_SECTIONS=0
 	[ -f "$UCI_CONFIG_DIR/$1" ] || return 0
 	# shellcheck source=/dev/null
 	. "$UCI_CONFIG_DIR/$1"
