@@ -525,3 +525,71 @@ func TestInitStateDirWarning(t *testing.T) {
 		}
 	}
 }
+
+// A jsonfilter that ignores standard input (recorded at upstream's HEAD)
+// makes procd_running always false. The reload with an unchanged TOML must
+// still deliver SIGHUP; the "start" it adds leaves the running daemon alone.
+func TestInitReloadWithoutProcdRunning(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t, "")
+	s.env = append(s.env, "STANDIN_JSONFILTER=ignores-stdin")
+	s.uci(shippedUCI(t))
+	s.run("start")
+	s.calls()
+	s.run("reload")
+	calls := s.calls()
+	if !hasLine(calls, "procd|signal|HUP") || !hasLine(calls, "procd|unchanged") || hasLine(calls, "procd|restart") {
+		t.Errorf("reload with an unchanged TOML, procd_running false:\n%s", strings.Join(calls, "\n"))
+	}
+	// Stopped, the same reload starts the daemon.
+	s.run("stop")
+	s.calls()
+	s.run("reload")
+	if calls = s.calls(); !hasLine(calls, "procd|signal|none") || !hasLine(calls, "procd|start") {
+		t.Errorf("reload of a stopped service, procd_running false:\n%s", strings.Join(calls, "\n"))
+	}
+}
+
+// With ujail installed procd jails the daemon: the generated TOML, passwd
+// and group read-only, the access list read-only, the state directory and
+// the access pipes writable, nothing else. The pipes are made for the
+// daemon's user.
+func TestInitJail(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t, "")
+	s.env = append(s.env, "STANDIN_UJAIL=1")
+	wl := filepath.Join(s.dir, "whitelist")
+	if err := os.WriteFile(wl, []byte("0123456789abcdef0123456789abcdef01234567\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(s.dir, "lib", "state")
+	add := filepath.Join(s.dir, "run", "add")
+	s.uci(`config opentracker 'main'
+	list listen_udp '127.0.0.1'
+	option access_mode 'whitelist'
+	option access_list '` + wl + `'
+	option access_fifo_add '` + add + `'
+	option state_file '` + state + `'
+`)
+	stderr := s.run("start")
+	calls := s.calls()
+	want := "procd|jail|" + s.conf + ":ro|/etc/passwd:ro|/etc/group:ro|" + wl + ":ro|" + filepath.Dir(state) + ":rw|" + add + ":rw"
+	if !hasLine(calls, want) {
+		t.Errorf("no %q in:\n%s\nstderr: %s", want, strings.Join(calls, "\n"), stderr)
+	}
+	if st, err := os.Stat(add); err != nil || st.Mode()&os.ModeNamedPipe == 0 || st.Mode().Perm() != 0o600 {
+		t.Errorf("access pipe %s: %v %v, want a named pipe, mode 0600", add, st, err)
+	}
+	for _, w := range []string{"chown|opentracker|" + add, "chown|opentracker|" + filepath.Dir(state)} {
+		if !hasLine(calls, w) {
+			t.Errorf("no %q in:\n%s", w, strings.Join(calls, "\n"))
+		}
+	}
+	// With a chroot, the jail holds that directory instead.
+	s.uci("config opentracker 'main'\n\tlist listen_udp '127.0.0.1'\n\toption chroot '" + s.dir + "'\n\toption state_file '/state'\n")
+	s.run("start")
+	calls = s.calls()
+	if want := "procd|jail|" + s.conf + ":ro|/etc/passwd:ro|/etc/group:ro|" + s.dir + ":rw"; !hasLine(calls, want) {
+		t.Errorf("no %q in:\n%s", want, strings.Join(calls, "\n"))
+	}
+}

@@ -66,7 +66,7 @@ procd_close_instance() {
 	[ -z "$_standin_respawn" ] || _standin_record procd respawn "$_standin_respawn"
 	if [ -n "$_standin_jail" ]; then
 		if [ "${STANDIN_UJAIL:-0}" = 1 ]; then
-			_standin_record procd jail "$_standin_mounts"
+			_standin_record procd jail "${_standin_mounts#|}"
 		else
 			_standin_record procd unjailed
 		fi
