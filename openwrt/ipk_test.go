@@ -264,10 +264,10 @@ func TestIPKCreatesUser(t *testing.T) {
 	}
 	// OpenWrt's base-files passwd and group, abridged.
 	files := map[string]string{
-		"lib/functions.sh": string(lib),
-		"etc/passwd":       "root:x:0:0:root:/root:/bin/ash\ndaemon:*:1:1:daemon:/var:/bin/false\nnobody:*:65534:65534:nobody:/var:/bin/false\n",
-		"etc/group":        "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n",
-		"etc/shadow":       "root:::0:99999:7:::\n",
+		"lib/functions.sh":                       string(lib),
+		"etc/passwd":                             "root:x:0:0:root:/root:/bin/ash\ndaemon:*:1:1:daemon:/var:/bin/false\nnobody:*:65534:65534:nobody:/var:/bin/false\n",
+		"etc/group":                              "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n",
+		"etc/shadow":                             "root:::0:99999:7:::\n",
 		"usr/lib/opkg/info/opentracker.control":  string(p.control["./control"].body),
 		"usr/lib/opkg/info/opentracker.postinst": string(p.control["./postinst"].body),
 	}
