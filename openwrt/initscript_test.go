@@ -551,8 +551,8 @@ func TestInitReloadWithoutProcdRunning(t *testing.T) {
 }
 
 // With ujail installed procd jails the daemon: the generated TOML, passwd
-// and group read-only, the access list read-only, the state directory and
-// the access pipes writable, nothing else. The pipes are made for the
+// and group read-only, the access list's directory read-only, the state
+// directory and the access pipes' directory writable, nothing else. The pipes are made for the
 // daemon's user.
 func TestInitJail(t *testing.T) {
 	t.Parallel()
@@ -573,7 +573,7 @@ func TestInitJail(t *testing.T) {
 `)
 	stderr := s.run("start")
 	calls := s.calls()
-	want := "procd|jail|" + s.conf + ":ro|/etc/passwd:ro|/etc/group:ro|" + wl + ":ro|" + filepath.Dir(state) + ":rw|" + add + ":rw"
+	want := "procd|jail|" + s.conf + ":ro|/etc/passwd:ro|/etc/group:ro|" + s.dir + ":ro|" + filepath.Dir(state) + ":rw|" + filepath.Dir(add) + ":rw"
 	if !hasLine(calls, want) {
 		t.Errorf("no %q in:\n%s\nstderr: %s", want, strings.Join(calls, "\n"), stderr)
 	}
