@@ -2,10 +2,12 @@ package openwrt
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/BurntSushi/toml"
@@ -591,5 +593,73 @@ func TestInitJail(t *testing.T) {
 	calls = s.calls()
 	if want := "procd|jail|" + s.conf + ":ro|/etc/passwd:ro|/etc/group:ro|" + s.dir + ":rw"; !hasLine(calls, want) {
 		t.Errorf("no %q in:\n%s", want, strings.Join(calls, "\n"))
+	}
+}
+
+// As on a router, the daemon runs as the package's user "opentracker" and
+// the files it writes are that user's. This machine has no such user, so
+// the daemon runs in a mount namespace whose /etc/passwd is the router's
+// (testdata/passwd, as the package's postinst leaves it); everything else
+// is real: the init script's command line, the state directory and access
+// pipe it prepared, the daemon's privilege drop, its state file.
+func TestInitDaemonRunsAsItsUser(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (chown, a mount namespace)")
+	}
+	unshare := needTool(t, "unshare", "util-linux")
+	if b, err := exec.Command(unshare, "-m", "true").CombinedOutput(); err != nil {
+		t.Skipf("no mount namespace here: %v %s", err, b)
+	}
+	bin := nativeBinary(t)
+	s := newSandbox(t, bin)
+	// The daemon, once it is "opentracker", must reach the sandbox.
+	for d := s.dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wl := filepath.Join(s.dir, "whitelist")
+	if err := os.WriteFile(wl, []byte("0123456789abcdef0123456789abcdef01234567\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	state := filepath.Join(s.dir, "lib", "state")
+	add := filepath.Join(s.dir, "run", "add")
+	s.uci(`config opentracker 'main'
+	option port '` + itoa(port) + `'
+	list listen_tcp '127.0.0.1'
+	list listen_udp '127.0.0.1'
+	option access_mode 'blacklist'
+	option access_list '` + wl + `'
+	option access_fifo_add '` + add + `'
+	option state_file '` + state + `'
+`)
+	stderr := s.run("start")
+	var argv []string
+	for _, l := range instance(s.calls()) {
+		if c, ok := strings.CutPrefix(l, "set_param|command|"); ok {
+			argv = strings.Split(c, "|")
+		}
+	}
+	if len(argv) == 0 {
+		t.Fatalf("not started: %s", stderr)
+	}
+	passwd := filepath.Join(repoRoot(t), "openwrt", "testdata", "passwd")
+	cmd := append([]string{unshare, "-m", "sh", "-c", `mount --bind "$0" /etc/passwd && exec "$@"`, passwd}, argv...)
+	d := startDaemon(t, nil, cmd, []string{"PATH=" + os.Getenv("PATH"), "GOMEMLIMIT=32MiB"})
+	d.waitLog(t, "running as opentracker (uid 32768, gid 32768)")
+	d.waitLog(t, "listening udp 127.0.0.1:"+itoa(port))
+	announce(t, "127.0.0.1:"+itoa(port))
+	d.stop(t)
+	for _, p := range []string{state, add, filepath.Dir(state)} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 32768 {
+			t.Errorf("%s is owned by uid %d, want opentracker's 32768", p, sys.Uid)
+		}
 	}
 }
