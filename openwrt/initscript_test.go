@@ -663,3 +663,55 @@ func TestInitDaemonRunsAsItsUser(t *testing.T) {
 		}
 	}
 }
+
+// An upgrade from a package that ran the daemon as "nobody" leaves the
+// state directory and file "nobody"'s (mode 0600): the new user could
+// neither read nor replace them. A directory holding nothing but the
+// daemon's files is given to the user; one holding anything else is only
+// warned about.
+func TestInitStateDirOfAnotherUser(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (chown)")
+	}
+	s := newSandbox(t, "")
+	dir := filepath.Join(s.dir, "lib")
+	state := filepath.Join(dir, "state")
+	prepare := func(files ...string) {
+		os.RemoveAll(dir)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range append(files, dir) {
+			if f != dir {
+				if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chown(f, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.uci("config opentracker 'main'\n\tlist listen_udp '127.0.0.1'\n\toption state_file '" + state + "'\n")
+	warn := "logger|-t|opentracker|-p|daemon.warn|opentracker.main.state_file: directory '" + dir + "' is not writable by 'opentracker'"
+
+	prepare(state, state+".bak", filepath.Join(dir, ".opentracker-state-123"))
+	s.run("start")
+	calls := s.calls()
+	for _, want := range []string{"chown|opentracker|" + dir, "chown|opentracker|" + state, "chown|opentracker|" + state + ".bak"} {
+		if !hasLine(calls, want) {
+			t.Errorf("no %q in:\n%s", want, strings.Join(calls, "\n"))
+		}
+	}
+	if hasPrefix(calls, warn) {
+		t.Errorf("warned although the directory was given to the user:\n%s", strings.Join(calls, "\n"))
+	}
+
+	prepare(state, filepath.Join(dir, "whitelist"))
+	s.run("start")
+	calls = s.calls()
+	if !hasPrefix(calls, warn) || hasPrefix(calls, "chown|") {
+		t.Errorf("a directory with other files: want a warning and no chown:\n%s", strings.Join(calls, "\n"))
+	}
+}
