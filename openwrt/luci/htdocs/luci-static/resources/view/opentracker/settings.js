@@ -129,9 +129,9 @@ var OPTIONS = [
 	  },
 	  title: _('Access list'), help: _('File with one info hash (40 hex digits) a line, read again on every reload.') },
 	{ name: 'access_fifo_add', tab: 'access', schema: 'string', validate: checkFIFO,
-	  title: _('Pipe for additions'), help: _('Named pipe the daemon makes: an info hash written to it is listed at once, until the next reload (echo HASH > /var/run/opentracker/add).') },
+	  title: _('Pipe for additions'), help: _('Named pipe (made by the init script, owned by the user below): an info hash written to it is listed at once, until the next reload (echo HASH > /var/run/opentracker/add).') },
 	{ name: 'access_fifo_delete', tab: 'access', schema: 'string', validate: checkFIFO,
-	  title: _('Pipe for removals'), help: _('Named pipe the daemon makes: an info hash written to it is unlisted at once, until the next reload.') },
+	  title: _('Pipe for removals'), help: _('Named pipe (made by the init script): an info hash written to it is unlisted at once, until the next reload.') },
 	{ name: 'admin', tab: 'access', schema: 'list(or(ipaddr,cidr))',
 	  title: _('Admin networks'), help: _('Addresses or networks (ip/bits) allowed the statistics, the full scrape and live sync. The status page needs 127.0.0.1 or ::1 here.') },
 	{ name: 'proxies', tab: 'access', schema: 'list(or(ipaddr,cidr))',
@@ -149,8 +149,8 @@ var OPTIONS = [
 
 	{ name: 'state_file', tab: 'system', schema: 'string', validate: absolutePath,
 	  title: _('State file'), help: _('Torrents (hash and completed count) are saved here every 10 minutes and on stop. /var is in RAM: kept across restarts, not reboots. Empty: no state file.') },
-	{ name: 'user', tab: 'system', schema: 'string', validate: noControl,
-	  title: _('User'), help: _('After binding, the daemon drops root and runs as this user. Empty keeps root.') },
+	{ name: 'user', tab: 'system', schema: 'string', def: 'opentracker', validate: noControl,
+	  title: _('User'), help: _('After binding, the daemon drops root and runs as this user: the package\'s own "opentracker" (created at install); "root" keeps root.') },
 	{ name: 'chroot', tab: 'system', schema: 'directory', validate: absolutePath,
 	  title: _('Change root'), help: _('Directory the daemon changes root to after binding; the access list and state file are then paths inside it.') }
 ];
