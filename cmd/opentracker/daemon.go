@@ -58,7 +58,7 @@ func serve(cfg *config.Config, lg logs) error {
 	admin, _ := logic.ParseNetworks(cfg.Access.Admin)
 	proxies, _ := logic.ParseNetworks(cfg.Access.Proxies)
 	counters := new(logic.Counters)
-	extra := &stats.Extra{AccessMode: mode.String()}
+	daemonState := &stats.DaemonState{AccessMode: mode.String()}
 	logf := func(format string, args ...any) { warn.Printf(format, args...) }
 	interval := time.Duration(cfg.Announce.Interval) * time.Second
 
@@ -76,7 +76,7 @@ func serve(cfg *config.Config, lg logs) error {
 		IPFromQuery:    cfg.Access.IPFromQuery,
 		Logf:           logf,
 		Infof:          info.Printf,
-		Stats:          &stats.Pages{Store: store, Counters: counters, Version: version, Extra: extra},
+		Stats:          &stats.Pages{Store: store, Counters: counters, Version: version, Daemon: daemonState},
 	}, tracker)
 	packets, err := udp.NewServer(udp.Config{
 		MaxNumWant: cfg.Announce.MaxNumWant,
@@ -151,7 +151,7 @@ func serve(cfg *config.Config, lg logs) error {
 			closeAll()
 			return fmt.Errorf("livesync.listen %s: %v", cfg.Livesync.Listen, err)
 		}
-		extra.LiveSync = func() stats.LiveSyncStats {
+		daemonState.LiveSync = func() stats.LiveSyncStats {
 			st := peerSync.Stats()
 			return stats.LiveSyncStats{PacketsSent: st.PacketsSent, RecordsDropped: st.RecordsDropped,
 				PacketsReceived: st.PacketsReceived, PacketsRejected: st.PacketsRejected}
@@ -184,7 +184,7 @@ func serve(cfg *config.Config, lg logs) error {
 		closeAll()
 		return fmt.Errorf("access.list: %v", err)
 	} else {
-		extra.AccessLoaded(n, time.Now())
+		daemonState.AccessLoaded(n, time.Now())
 		if mode != access.Open {
 			info.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
 		}
@@ -255,10 +255,10 @@ func serve(cfg *config.Config, lg logs) error {
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
 				if n, err := acl.Reload(); err != nil {
-					extra.AccessLoadFailed()
+					daemonState.AccessLoadFailed()
 					warn.Printf("SIGHUP: access list kept: %v", err)
 				} else {
-					extra.AccessLoaded(n, time.Now())
+					daemonState.AccessLoaded(n, time.Now())
 					if mode != access.Open {
 						info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
 					}

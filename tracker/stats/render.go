@@ -27,8 +27,8 @@ func (badQuery) BadRequest() bool { return true }
 type Pages struct {
 	Store    *swarm.Store
 	Counters *logic.Counters
-	Version  string // reported by mode=version and mode=everything
-	Extra    *Extra // access list and live sync state for json and prom; nil: none
+	Version  string       // reported by mode=version and mode=everything
+	Daemon   *DaemonState // access list and live sync state for json and prom; nil: none
 }
 
 // started is when the process began counting; uptime is measured from it.

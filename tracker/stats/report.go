@@ -16,10 +16,11 @@ var (
 	outcomeNames = [logic.NumOutcomes]string{"ok", "not_authorized", "full", "bad_input"}
 )
 
-// Extra is what the JSON and Prometheus pages show beyond the store and the
-// counters: the state of the access list and of live sync. The daemon keeps
-// it up to date; a nil *Extra shows an open tracker without live sync.
-type Extra struct {
+// DaemonState is what the JSON and Prometheus pages show beyond the store
+// and the counters: the state of the access list and of live sync. The
+// daemon keeps it up to date; a nil *DaemonState shows an open tracker
+// without live sync.
+type DaemonState struct {
 	AccessMode string               // "open", "whitelist" or "blacklist"
 	LiveSync   func() LiveSyncStats // nil: live sync is off
 
@@ -34,13 +35,13 @@ type LiveSyncStats struct {
 }
 
 // AccessLoaded records a good (re)load of the access list with n entries.
-func (e *Extra) AccessLoaded(n int, at time.Time) {
-	e.accessEntries.Store(int64(n))
-	e.accessReloaded.Store(at.Unix())
+func (d *DaemonState) AccessLoaded(n int, at time.Time) {
+	d.accessEntries.Store(int64(n))
+	d.accessReloaded.Store(at.Unix())
 }
 
 // AccessLoadFailed records a reload that failed (the old list stays).
-func (e *Extra) AccessLoadFailed() { e.accessFailures.Add(1) }
+func (d *DaemonState) AccessLoadFailed() { d.accessFailures.Add(1) }
 
 // Report is one reading of everything the JSON and Prometheus pages show.
 // It is a plain value, so a page costs no allocation beyond its buffer.
@@ -63,9 +64,9 @@ type Report struct {
 	LiveSync                                                             LiveSyncStats
 }
 
-// report reads the store, the counters and p.Extra (which may be nil).
+// report reads the store, the counters and p.Daemon (which may be nil).
 func (p *Pages) report() Report {
-	store, c, e := p.Store, p.Counters, p.Extra
+	store, c, e := p.Store, p.Counters, p.Daemon
 	r := Report{
 		Version:              p.Version,
 		UptimeSeconds:        int64(time.Since(started) / time.Second),

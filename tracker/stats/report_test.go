@@ -14,7 +14,7 @@ import (
 // JSON and Prometheus pages allocates nothing (no allocation per field).
 func TestReportPagesAllocateNothing(t *testing.T) {
 	p := &Pages{Store: testStore(t), Counters: new(logic.Counters), Version: "v1",
-		Extra: &Extra{AccessMode: "whitelist", LiveSync: func() LiveSyncStats { return LiveSyncStats{PacketsSent: 1} }}}
+		Daemon: &DaemonState{AccessMode: "whitelist", LiveSync: func() LiveSyncStats { return LiveSyncStats{PacketsSent: 1} }}}
 	r := p.report()
 	buf := make([]byte, 0, 64<<10)
 	for name, page := range map[string]func([]byte, *Report) []byte{"json": AppendJSON, "prom": AppendProm} {
