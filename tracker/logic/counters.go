@@ -27,4 +27,6 @@ type Counters struct {
 	NotAuthorized atomic.Uint64 // refused by the access list
 	Full          atomic.Uint64 // refused because the memory budget is full
 	SyncReceived  atomic.Uint64 // live sync peer records applied
+
+	Announces Outcomes // by protocol, family and result
 }
