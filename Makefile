@@ -81,7 +81,7 @@ openwrt-test:
 # --- bench (owned by harness) ---
 # Benchmarks; method and latest figures in docs/benchmarks.md.
 # "make bench" builds this tracker and cmd/otbench, then runs every workload
-# against it and Debian's opentracker (apt-get install opentracker), A B A B,
+# against it and Debian's opentracker (apt-get install opentracker) and the null responder, A B C A B C,
 # and prints medians and ratios (under 10 minutes on 2 cores). Results also go
 # to bin/bench.json. Beside both trackers runs a null responder, the floor.
 # "make bench-qemu" runs the mipsle/armv7 builds, the null responder and

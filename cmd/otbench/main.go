@@ -26,7 +26,7 @@ func usage() {
 
 commands:
   load     drive a tracker over UDP or HTTP and report throughput and latency
-  compare  run every workload against this tracker and the reference, A B A B
+  compare  run every workload against this tracker, the reference and the floor, A B C A B C
   fill     memory per peer: load N distinct peers and report RSS delta / peer
   soak     sustained load on this tracker, sampling its Go heap via /stats?mode=heap
   qemu     run this tracker cross-built for mipsle/armv7 under qemu-user
