@@ -43,8 +43,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// daemon is a running opentracker process.
-type daemon struct {
+// process is a running opentracker daemon.
+type process struct {
 	cmd      *exec.Cmd
 	mu       sync.Mutex
 	log      bytes.Buffer
@@ -54,7 +54,7 @@ type daemon struct {
 
 // startDaemon runs the binary with a config made of the given TOML (binds
 // default to 127.0.0.1 and ::1 on ephemeral ports) and waits for its binds.
-func startDaemon(t *testing.T, toml string, args ...string) *daemon {
+func startDaemon(t *testing.T, toml string, args ...string) *process {
 	t.Helper()
 	if !strings.Contains(toml, "[listen]") {
 		toml += "\n[listen]\ntcp = [\"127.0.0.1:0\", \"[::1]:0\"]\nudp = [\"127.0.0.1:0\", \"[::1]:0\"]\n"
@@ -66,7 +66,7 @@ func startDaemon(t *testing.T, toml string, args ...string) *daemon {
 	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{exited: make(chan error, 1)}
+	d := &process{exited: make(chan error, 1)}
 	d.cmd = exec.Command(daemonBin, append([]string{"-f", cfg}, args...)...)
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
@@ -117,14 +117,14 @@ func startDaemon(t *testing.T, toml string, args ...string) *daemon {
 	return d
 }
 
-func (d *daemon) logText() string {
+func (d *process) logText() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.log.String()
 }
 
 // waitLog waits until the daemon logged a line containing s.
-func (d *daemon) waitLog(t *testing.T, s string) {
+func (d *process) waitLog(t *testing.T, s string) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if strings.Contains(d.logText(), s) {

@@ -51,7 +51,7 @@ func netns(t *testing.T) string {
 }
 
 // startInNS runs the daemon inside ns with HTTP and live sync on addr.
-func startInNS(t *testing.T, ns, addr string) *daemon {
+func startInNS(t *testing.T, ns, addr string) *process {
 	t.Helper()
 	toml := fmt.Sprintf("memory_budget = \"8M\"\n[listen]\ntcp = [\"%s:0\"]\nudp = []\n"+
 		"[livesync]\nlisten = \"%s:9696\"\nnodes = [\"127.0.0.0/8\"]\n", addr, addr)
@@ -59,7 +59,7 @@ func startInNS(t *testing.T, ns, addr string) *daemon {
 	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{exited: make(chan error, 1)}
+	d := &process{exited: make(chan error, 1)}
 	d.cmd = exec.Command("ip", "netns", "exec", ns, daemonBin, "-f", cfg)
 	pr, pw := io.Pipe()
 	d.cmd.Stdout, d.cmd.Stderr = pw, pw

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
 	"github.com/opentracker-go/opentracker/tracker/logic"
@@ -16,8 +17,10 @@ const (
 	MaxNumWantLimit = 512 // logic.MaxPeersPerReply
 )
 
-// Validate checks every value and names where a bad one was set.
+// Validate checks every value, names where a bad one was set, and sets
+// c.Typed.
 func (c *Config) Validate() error {
+	var t Typed
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("%s: %s: %s", c.where(key), key, fmt.Sprintf(format, args...))
 	}
@@ -31,10 +34,18 @@ func (c *Config) Validate() error {
 		key  string
 		list []string
 	}{{"listen.tcp", c.Listen.TCP}, {"listen.udp", c.Listen.UDP}} {
+		aps := []netip.AddrPort{}
 		for _, a := range l.list {
-			if _, err := ParseListen(a); err != nil {
+			ap, err := ParseListen(a)
+			if err != nil {
 				return bad(l.key, "%v", err)
 			}
+			aps = append(aps, ap)
+		}
+		if l.key == "listen.tcp" {
+			t.TCP = aps
+		} else {
+			t.UDP = aps
 		}
 	}
 	a := &c.Announce
@@ -48,10 +59,13 @@ func (c *Config) Validate() error {
 	case a.NumWant < 0 || a.NumWant > a.MaxNumWant:
 		return bad("announce.numwant", "%d is outside 0..max_numwant (%d)", a.NumWant, a.MaxNumWant)
 	}
+	t.Interval = time.Duration(a.Interval) * time.Second
+	t.PeerTimeout = time.Duration(a.PeerTimeout) * time.Second
 	mode, err := access.ParseMode(c.Access.Mode)
 	if err != nil {
 		return bad("access.mode", "%v", err)
 	}
+	t.AccessMode = mode
 	if mode != access.Open && c.Access.List == "" {
 		return bad("access.list", "access mode %s needs a list file", mode)
 	}
@@ -66,8 +80,9 @@ func (c *Config) Validate() error {
 	for _, l := range []struct {
 		key  string
 		list []string
-	}{{"access.admin", c.Access.Admin}, {"access.proxies", c.Access.Proxies}, {"livesync.nodes", c.Livesync.Nodes}} {
-		if _, err := logic.ParseNetworks(l.list); err != nil {
+		dst  *logic.Networks
+	}{{"access.admin", c.Access.Admin, &t.Admin}, {"access.proxies", c.Access.Proxies, &t.Proxies}, {"livesync.nodes", c.Livesync.Nodes, &t.SyncNodes}} {
+		if *l.dst, err = logic.ParseNetworks(l.list); err != nil {
 			return bad(l.key, "%v", err)
 		}
 	}
@@ -84,6 +99,7 @@ func (c *Config) Validate() error {
 	case h.IdleTimeout < 1 || h.IdleTimeout > 3600:
 		return bad("http.idle_timeout", "%d seconds is outside 1..3600", h.IdleTimeout)
 	}
+	t.IdleTimeout = time.Duration(h.IdleTimeout) * time.Second
 	if c.UDP.Workers < 0 || c.UDP.Workers > 256 {
 		return bad("udp.workers", "%d is outside 0..256", c.UDP.Workers)
 	}
@@ -92,18 +108,21 @@ func (c *Config) Validate() error {
 		if err != nil || !ap.Addr().Unmap().Is4() {
 			return bad("livesync.listen", "%q is not an IPv4 ip:port (live sync is IPv4 multicast)", c.Livesync.Listen)
 		}
+		t.SyncListen = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	if strings.ContainsAny(c.System.User, ":/ \t") {
 		return bad("system.user", "%q is not a user name", c.System.User)
 	}
+	c.Typed = t
 	return nil
 }
 
-// ParseListen reads a listen address: "ip:port" or "[v6]:port".
+// ParseListen reads a listen address: "ip:port" or "[v6]:port". A
+// v4-mapped address is taken as the IPv4 address.
 func ParseListen(s string) (netip.AddrPort, error) {
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
 		return ap, fmt.Errorf("%q is not ip:port or [ipv6]:port", s)
 	}
-	return ap, nil
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }

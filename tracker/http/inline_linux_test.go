@@ -292,7 +292,7 @@ func TestDeferredAccept(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c logic.Counters
-	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, &c))
+	srv := newServer(t, Config{}, newTracker(newStore(t, 4<<20), nil, &c))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	defer func() {
@@ -322,7 +322,7 @@ func TestServeStopsWhenListenerClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
+	srv := newServer(t, Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	defer srv.Close()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -352,7 +352,7 @@ func TestServeTwiceOnOneListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
+	srv := newServer(t, Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	errc := make(chan error, 2)
 	for i := 0; i < 2; i++ {
 		go func() { errc <- srv.Serve(ln) }()
@@ -386,7 +386,7 @@ func TestBlockingListenerDoesNotFreeze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
+	srv := newServer(t, Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	defer srv.Close()
 	go srv.Serve(ln)
 	if r := get(t, ln.Addr().String(), announceURL(ih(16), 1, "&left=1")); r.status != 200 {
