@@ -77,7 +77,7 @@ func expectCleanEOF(t *testing.T, br *bufio.Reader) {
 	}
 }
 
-func TestFastPathOneShot(t *testing.T) {
+func TestInlineOneShot(t *testing.T) {
 	tt := startTracker(t, Config{}, nil, nil, "")
 	h := ih(7)
 	for i, req := range []string{
@@ -108,11 +108,11 @@ func TestFastPathOneShot(t *testing.T) {
 	}
 }
 
-func TestFastPathKeepAliveAndPipelining(t *testing.T) {
+func TestInlineKeepAliveAndPipelining(t *testing.T) {
 	tt := startTracker(t, Config{}, nil, nil, "")
 	h := ih(8)
 	ann := func(port int) string { return "GET " + announceURL(h, port, "&left=1") + " HTTP/1.1\r\n\r\n" }
-	// Keep-alive after a fast first request: served on a goroutine.
+	// Keep-alive after an inline first request: served on a goroutine.
 	c, br := inlineServe(t, tt, ann(1), true)
 	readAllResponses(t, br, 1)
 	io.WriteString(c, ann(2)+ann(3))
@@ -133,7 +133,7 @@ func TestFastPathKeepAliveAndPipelining(t *testing.T) {
 	}
 }
 
-func TestFastPathFallbacks(t *testing.T) {
+func TestInlineFallbacks(t *testing.T) {
 	tt := startTracker(t, Config{Admin: mustNets(t, "127.0.0.1/32"), FullScrape: true, Redirect: "http://x/"}, nil, nil, "")
 	h := ih(9)
 	full := "GET " + announceURL(h, 1, "&left=1") + " HTTP/1.1\r\nConnection: close\r\n\r\n"
@@ -168,11 +168,11 @@ func TestFastPathFallbacks(t *testing.T) {
 	}
 }
 
-// TestFastPathServe drives the raw accept loop through Serve: connections
+// TestInlineServe drives the inline accept loop through Serve: connections
 // queue behind a held slot and are then taken with accept4.
-func TestFastPathServe(t *testing.T) {
-	for _, fast := range []bool{true, false} {
-		Inline = fast
+func TestInlineServe(t *testing.T) {
+	for _, inline := range []bool{true, false} {
+		Inline = inline
 		tt := startTracker(t, Config{MaxConnections: 1}, nil, nil, "")
 		hold, _ := dial(t, tt.addr)
 		for tt.c.TCPAccepts.Load() < 1 {
@@ -199,20 +199,20 @@ func TestFastPathServe(t *testing.T) {
 			t.Fatal(r.status)
 		}
 		n := tt.srv.inlineAnswers.Load()
-		if fast && n == 0 || !fast && n != 0 {
-			t.Errorf("Inline %v: %d inline", fast, n)
+		if inline && n == 0 || !inline && n != 0 {
+			t.Errorf("Inline %v: %d inline", inline, n)
 		}
 		if a := tt.c.TCPAccepts.Load(); a != 7 {
-			t.Errorf("Inline %v: %d accepts, want 7", fast, a)
+			t.Errorf("Inline %v: %d accepts, want 7", inline, a)
 		}
 	}
 	Inline = true
 }
 
-func TestFastPathClose(t *testing.T) {
+func TestInlineClose(t *testing.T) {
 	tt := startTracker(t, Config{MaxConnections: 2}, nil, nil, "")
 	h := ih(11)
-	// A keep-alive connection handed off after a fast reply, one waiting
+	// A keep-alive connection handed off after an inline reply, one waiting
 	// for its head, and queued clients.
 	c1, br1 := inlineServe(t, tt, "GET "+announceURL(h, 1, "&left=1")+" HTTP/1.1\r\n\r\n", true)
 	readAllResponses(t, br1, 1)
@@ -237,9 +237,9 @@ func TestFastPathClose(t *testing.T) {
 	c2.Close()
 }
 
-// TestFastPathZeroAlloc: accepting, answering a compact announce inline and
+// TestInlineZeroAlloc: accepting, answering a compact announce inline and
 // closing allocate nothing on the server.
-func TestFastPathZeroAlloc(t *testing.T) {
+func TestInlineZeroAlloc(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
