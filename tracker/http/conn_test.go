@@ -221,6 +221,28 @@ func TestConnectionLimit(t *testing.T) {
 	expectEOF(t, i2, ib2)
 }
 
+// TestConnectionLimitIdleAfterWait: a connection that becomes idle after a
+// new client started waiting for its slot (so closeIdle found it busy)
+// makes room at once, not after its idle timeout.
+func TestConnectionLimitIdleAfterWait(t *testing.T) {
+	tt := startTracker(t, Config{MaxConnections: 1, IdleTimeout: 30 * time.Second}, nil, nil, "")
+	c1, br1 := dial(t, tt.addr)
+	io.WriteString(c1, "GET /x HTTP/1.1\r\n") // busy: half a request
+	waitFor(t, "the first connection", func() bool { return tt.c.TCPAccepts.Load() == 1 })
+	c2, br2 := dial(t, tt.addr)
+	io.WriteString(c2, "GET /y HTTP/1.1\r\n\r\n")
+	waitFor(t, "the second client to wait for a slot", func() bool { return tt.srv.waiting.Load() == 1 })
+	io.WriteString(c1, "\r\n") // served, keep-alive: idle from now on
+	if r, err := readResponse(br1); err != nil || r.status != 404 {
+		t.Fatalf("first: %v %v", r, err)
+	}
+	c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if r, err := readResponse(br2); err != nil || r.status != 404 {
+		t.Fatalf("waiting client, 5 s after the other went idle: %v %v", r, err)
+	}
+	expectEOF(t, c1, br1)
+}
+
 func TestCloseEndsConnections(t *testing.T) {
 	tt := startTracker(t, Config{IdleTimeout: time.Minute}, nil, nil, "")
 	c, br := dial(t, tt.addr)

@@ -314,3 +314,13 @@ func newServer(t testing.TB, cfg Config, tr *logic.Tracker) *Server {
 	}
 	return s
 }
+
+// waitFor polls cond until it holds, failing the test after 5 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 5 s for %s", what)
+		}
+	}
+}

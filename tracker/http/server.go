@@ -47,6 +47,7 @@ type Server struct {
 	c   *logic.Counters // t's
 
 	slots    chan struct{} // one token per open connection, nil if unlimited
+	waiting  atomic.Int32  // accepted connections waiting for a slot
 	closing  atomic.Bool
 	done     chan struct{}
 	fullSem  chan struct{} // one full scrape at a time bounds its memory
@@ -219,6 +220,10 @@ func (s *Server) takeSlot() bool {
 		return true
 	default:
 	}
+	// A connection that becomes idle after closeIdle looked sees waiting
+	// and closes itself (conn.serveFrom), so the wait ends either way.
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
 	s.closeIdle()
 	select {
 	case s.slots <- struct{}{}:
