@@ -175,8 +175,8 @@ func startRef(bin, dir, cpus string, seed uint64, torrents int) (*server, error)
 		return nil, err
 	}
 	tp, up := s.tcp.Port(), s.udp.Port()
-	// The whitelist path is resolved after chroot (research §7, §11): a
-	// relative name works both chrooted (cwd /) and not (cwd dir).
+	// The reference resolves the whitelist path after chroot: a relative
+	// name works both chrooted (cwd /) and not (cwd dir).
 	argv := []string{bin, "-i", "127.0.0.1", "-p", fmt.Sprint(tp), "-P", fmt.Sprint(up),
 		"-A", "127.0.0.1", "-w", "whitelist.txt", "-d", dir}
 	if os.Geteuid() == 0 {

@@ -1,11 +1,10 @@
 // Package reftest starts Debian's opentracker, the reference implementation,
 // for differential tests. Tests that use it skip when the binary is missing.
 //
-// Facts about Debian's build that shape this helper (research notes §1, §7,
-// §11): it is whitelist-only and IPv4-only; run as root it chroots to -d DIR
-// and must drop to -u nobody, so the whitelist path is resolved inside DIR;
-// the whitelist is loaded by a thread after startup, so the first announces can
-// be refused. Start therefore whitelists one extra probe hash and polls it
+// Facts about Debian's build that shape this helper: it is whitelist-only
+// and IPv4-only; run as root it chroots to -d DIR and must drop to -u
+// nobody, so the whitelist path is resolved inside DIR; the whitelist is
+// loaded by a thread after startup, so the first announces can be refused. Start therefore whitelists one extra probe hash and polls it
 // until the list is live.
 package reftest
 
@@ -207,8 +206,8 @@ func (r *Ref) Do(raw string) (status int, body []byte, err error) {
 func (r *Ref) Output() string { return r.out.String() }
 
 func (r *Ref) stop() {
-	// SIGTERM: the default action exits at once. SIGINT would abort under
-	// chroot on glibc (research §10).
+	// SIGTERM: the default action exits at once. SIGINT aborts the
+	// reference when it runs chrooted on glibc.
 	r.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-r.done:
