@@ -324,3 +324,16 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 	}
 }
+
+// serveResult is what Serve returned on errc, failing the test if it has
+// not returned within 5 s.
+func serveResult(t testing.TB, errc <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return within 5 s")
+		return nil
+	}
+}

@@ -175,9 +175,7 @@ func TestInlineServe(t *testing.T) {
 		Inline = inline
 		tt := startTracker(t, Config{MaxConnections: 1}, nil, nil, "")
 		hold, _ := dial(t, tt.addr)
-		for tt.c.TCPAccepts.Load() < 1 {
-			time.Sleep(time.Millisecond)
-		}
+		waitFor(t, "the holding connection", func() bool { return tt.c.TCPAccepts.Load() >= 1 })
 		h := ih(10)
 		var brs []*bufio.Reader
 		for i := 0; i < 5; i++ {
@@ -185,9 +183,7 @@ func TestInlineServe(t *testing.T) {
 			io.WriteString(c, "GET "+announceURL(h, 100+i, "&left=1")+" HTTP/1.0\r\n\r\n")
 			brs = append(brs, br)
 		}
-		for tt.c.TCPAccepts.Load() < 2 {
-			time.Sleep(time.Millisecond)
-		}
+		waitFor(t, "a queued connection", func() bool { return tt.c.TCPAccepts.Load() >= 2 })
 		time.Sleep(20 * time.Millisecond)
 		hold.Close()
 		for _, br := range brs {
@@ -297,7 +293,7 @@ func TestDeferredAccept(t *testing.T) {
 	go func() { errc <- srv.Serve(ln) }()
 	defer func() {
 		srv.Close()
-		if err := <-errc; err != ErrServerClosed {
+		if err := serveResult(t, errc); err != ErrServerClosed {
 			t.Errorf("Serve: %v", err)
 		}
 	}()
@@ -370,7 +366,7 @@ func TestServeTwiceOnOneListener(t *testing.T) {
 		t.Fatal("Close hangs")
 	}
 	for i := 0; i < 2; i++ {
-		if err := <-errc; err != ErrServerClosed {
+		if err := serveResult(t, errc); err != ErrServerClosed {
 			t.Errorf("Serve returned %v", err)
 		}
 	}
