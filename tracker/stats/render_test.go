@@ -34,7 +34,10 @@ func TestRenderModes(t *testing.T) {
 	// The reference's modes are compared with the reference itself
 	// (reference_test.go); these are this tracker's own, and the counters
 	// feeding the MRTG pages.
+	c.SyncReceived.Add(5)
+	c.SyncDropped.Add(2)
 	for mode, want := range map[string]string{
+		"syncs": "5\n2\n",
 		"scrp":  "3\n4\n",
 		"store": "peers4 3\n",
 		"heap":  "heap_live_bytes ",
