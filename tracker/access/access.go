@@ -1,5 +1,6 @@
-// Package access decides which torrents may be tracked (a white or black list
-// of info_hashes, re-read on SIGHUP) and which client networks are trusted.
+// Package access decides which torrents may be tracked: a white or black list
+// of info_hashes, re-read on SIGHUP, with run-time changes through named
+// pipes (fifo.go). logic.Tracker consults it through its Access interface.
 package access
 
 import (

@@ -1,3 +1,6 @@
+// Package stats renders the /stats pages (Pages): opentracker's modes in the
+// reference's layout, from the store and the tracker's counters
+// (logic.Counters), and this tracker's own (store, heap, s24s, renew).
 package stats
 
 import (
