@@ -85,7 +85,7 @@ ipk: cross
 # The package's tests alone (they are part of "go test ./..." as well).
 # They need qemu-user-static, busybox and shellcheck, and skip what is missing.
 openwrt-test:
-	GOTOOLCHAIN=local go test ./openwrt/...
+	GOTOOLCHAIN=local go test -timeout 20m ./openwrt/...
 # --- end openwrt ---
 
 # --- bench (owned by harness) ---
@@ -118,3 +118,12 @@ bench-fill: bench-tools
 bench-soak: bench-tools
 	bin/otbench soak -ours bin/opentracker -duration 3m $(BENCH_FLAGS)
 # --- end bench ---
+
+# --- luci (owned by luci-app) ---
+# "make ipk" also packs build/openwrt/luci-app-opentracker_<version>_all.ipk
+# (the LuCI app: openwrt/luci/); "make ipk-luci" packs only that.
+.PHONY: ipk-luci
+ipk: ipk-luci
+ipk-luci:
+	$(OPENWRT_ENV) sh openwrt/luci/ipk.sh $(OPENWRT_OUT)
+# --- end luci ---

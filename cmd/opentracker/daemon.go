@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -43,6 +44,7 @@ type daemon struct {
 
 	store *swarm.Store
 	acl   *access.List
+	state *stats.DaemonState // what /stats shows of the daemon itself
 	web   *httpfront.Server
 	udp   *udp.Server
 	sync  *livesync.Syncer // nil without live sync
@@ -75,6 +77,7 @@ func newDaemon(cfg *config.Config, lg logs) (*daemon, error) {
 		st.BudgetBytes>>20, st.TorrentCapacity, st.ArenaBytes>>20)
 
 	d.acl = access.New(cfg.Typed.AccessMode, cfg.Access.List)
+	d.state = &stats.DaemonState{AccessMode: cfg.Typed.AccessMode.String()}
 	counters := new(logic.Counters)
 	tracker := logic.New(logic.Config{Interval: cfg.Typed.Interval}, d.store, d.acl, counters)
 	d.web, err = httpfront.NewServer(httpfront.Config{
@@ -90,7 +93,7 @@ func newDaemon(cfg *config.Config, lg logs) (*daemon, error) {
 		IPFromQuery:    cfg.Access.IPFromQuery,
 		Logf:           d.warn.Printf,
 		Infof:          d.info.Printf,
-		Stats:          &stats.Pages{Store: d.store, Counters: counters, Version: version},
+		Stats:          &stats.Pages{Store: d.store, Counters: counters, Version: version, Daemon: d.state},
 	}, tracker)
 	if err != nil {
 		return nil, err
@@ -113,6 +116,11 @@ func newDaemon(cfg *config.Config, lg logs) (*daemon, error) {
 			return nil, fmt.Errorf("livesync.listen %s: %v", cfg.Livesync.Listen, err)
 		}
 		d.closers = append(d.closers, d.sync)
+		d.state.LiveSync = func() stats.LiveSyncStats {
+			st := d.sync.Stats()
+			return stats.LiveSyncStats{PacketsSent: st.PacketsSent, RecordsDropped: st.RecordsDropped,
+				PacketsReceived: st.PacketsReceived, PacketsRejected: st.PacketsRejected}
+		}
 		// Restored torrents do not pass through the policy, so they are
 		// not broadcast; started once serving.
 		tracker.Observe(d.sync.Send)
@@ -138,6 +146,7 @@ func (d *daemon) bind() error {
 		binds++
 		d.info.Printf("listening tcp %s", ln.Addr())
 	}
+	var udpPorts []uint16 // for the landing page
 	for _, ap := range d.cfg.Typed.UDP {
 		bound, err := d.udp.Listen(ap.String())
 		if noIPv6(ap, err) {
@@ -149,7 +158,11 @@ func (d *daemon) bind() error {
 		}
 		binds++
 		d.info.Printf("listening udp %s", bound)
+		if !slices.Contains(udpPorts, bound.Port()) {
+			udpPorts = append(udpPorts, bound.Port())
+		}
 	}
+	d.web.SetUDPPorts(udpPorts)
 	if binds == 0 {
 		return errors.New("listen: neither tcp nor udp addresses bound: nothing to serve")
 	}
@@ -191,9 +204,12 @@ func (d *daemon) dropPrivileges() error {
 // resets run-time changes), then restores the state file.
 func (d *daemon) restore() error {
 	mode := d.cfg.Typed.AccessMode
-	if n, err := d.acl.Reload(); err != nil {
+	n, err := d.acl.Reload()
+	if err != nil {
 		return fmt.Errorf("access.list: %v", err)
-	} else if mode != access.Open {
+	}
+	d.state.AccessLoaded(n, time.Now())
+	if mode != access.Open {
 		d.info.Printf("%s: %d torrents from %s", mode, n, d.cfg.Access.List)
 	}
 	for _, f := range d.fifos {
@@ -274,9 +290,14 @@ func (d *daemon) run(signals <-chan os.Signal) {
 
 // reload re-reads the access list (SIGHUP); on error the old one stays.
 func (d *daemon) reload() {
-	if n, err := d.acl.Reload(); err != nil {
+	n, err := d.acl.Reload()
+	if err != nil {
+		d.state.AccessLoadFailed()
 		d.warn.Printf("SIGHUP: access list kept: %v", err)
-	} else if mode := d.cfg.Typed.AccessMode; mode != access.Open {
+		return
+	}
+	d.state.AccessLoaded(n, time.Now())
+	if mode := d.cfg.Typed.AccessMode; mode != access.Open {
 		d.info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
 	}
 }

@@ -28,4 +28,6 @@ type Counters struct {
 	Full          atomic.Uint64 // refused because the memory budget is full
 	SyncReceived  atomic.Uint64 // live sync peer records applied
 	SyncDropped   atomic.Uint64 // live sync records not sent: the sender fell behind
+
+	Announces Outcomes // by protocol, family and result
 }
