@@ -121,4 +121,3 @@ func TestSockets(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
-
