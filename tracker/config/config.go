@@ -1,6 +1,8 @@
 // Package config reads the daemon's TOML configuration: the embedded defaults
 // (default.toml), then the operator's file over them, then command-line
-// switches. Every problem is reported as "file:line: problem".
+// switches. Every problem is reported as "file:line: problem". Validate
+// hands the daemon the parsed values (Typed): addresses, durations, the
+// access mode and networks. default.toml is the only place defaults live.
 package config
 
 import (

@@ -6,7 +6,9 @@
 // to scan and an announce allocates nothing. The table is split into shards by
 // a keyed hash of the info_hash, each with its own lock; only growing a peer
 // list takes the arena's lock, briefly. When the budget is used up, new
-// torrents and peers are refused with ErrFull while known ones keep working.
+// torrents and peers are refused with logic.ErrFull while known ones keep
+// working. It stores and selects; the policy around it (access list,
+// counting, live sync) is logic.Tracker's, whose types it uses.
 package swarm
 
 import (
