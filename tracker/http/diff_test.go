@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentracker-go/opentracker/internal/reftest"
 	"github.com/opentracker-go/opentracker/tracker/access"
-	"github.com/opentracker-go/opentracker/tracker/internal/reftest"
 	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opentracker-go/opentracker/tracker/internal/reftest"
+	"github.com/opentracker-go/opentracker/internal/reftest"
 	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )

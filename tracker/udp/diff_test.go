@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/internal/reftest"
+	"github.com/opentracker-go/opentracker/internal/reftest"
 	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 

@@ -1,5 +1,6 @@
 // Package reftest starts Debian's opentracker, the reference implementation,
-// for differential tests. Tests that use it skip when the binary is missing.
+// for differential tests (Start; they skip when the binary is missing), and
+// tells cmd/otbench how to run it (Binary, Args), so that one place knows.
 //
 // Facts about Debian's build that shape this helper: it is whitelist-only
 // and IPv4-only; run as root it chroots to -d DIR and must drop to -u
@@ -42,6 +43,23 @@ type Ref struct {
 	cmd  *exec.Cmd
 	out  *lockedBuffer
 	done chan struct{}
+}
+
+// Args are the reference's arguments for serving HTTP on 127.0.0.1:tcp and
+// UDP on 127.0.0.1:udp with dir/whitelist.txt, /stats and full scrapes for
+// 127.0.0.1: the one place, shared with cmd/otbench, that knows how to run
+// Debian's build. The whitelist path is relative: chrooted to dir (as root)
+// the tracker does chdir("/"), otherwise chdir(dir); either way it resolves
+// in dir. As root it must then drop to nobody.
+func Args(dir string, tcp, udp uint16) []string {
+	args := []string{
+		"-i", "127.0.0.1", "-p", fmt.Sprint(tcp), "-P", fmt.Sprint(udp),
+		"-d", dir, "-w", "whitelist.txt", "-A", "127.0.0.1",
+	}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "nobody")
+	}
+	return args
 }
 
 // Binary returns the path of the reference binary, or "" if not installed.
@@ -99,16 +117,7 @@ func start(bin, dir string) (*Ref, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The whitelist path is relative: after chroot the tracker does chdir("/"),
-	// and as non-root it does chdir(dir); either way it resolves in dir.
-	args := []string{
-		"-i", "127.0.0.1", "-p", fmt.Sprint(tcp), "-P", fmt.Sprint(udp),
-		"-d", dir, "-w", "whitelist.txt", "-A", "127.0.0.1",
-	}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "nobody")
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, Args(dir, tcp, udp)...)
 	out := &lockedBuffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out
