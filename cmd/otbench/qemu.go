@@ -57,7 +57,7 @@ instructions their own code executes per request, which is what a 580 MHz
 router core pays for. The floor (the null responder, cross-built the same
 way) is the socket work alone. Absolute figures are not router figures: a
 real 24Kc is many times slower than this emulation, and its kernel's UDP
-path costs more too (research: openwrt.md §6.3, peers.md §7).`
+path costs more too.`
 
 func qemuWorkloads() []workloadSpec {
 	var out []workloadSpec

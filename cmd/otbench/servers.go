@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/opentracker-go/opentracker/internal/reftest"
 )
 
 // server is a tracker process started for a run.
@@ -128,17 +130,12 @@ func (s *server) alive() bool {
 	}
 }
 
-// refBinary finds Debian's opentracker.
+// refBinary is flagPath, or else Debian's opentracker if installed.
 func refBinary(flagPath string) string {
 	if flagPath != "" {
 		return flagPath
 	}
-	for _, p := range []string{"/usr/bin/opentracker", "/usr/sbin/opentracker"} {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p
-		}
-	}
-	return ""
+	return reftest.Binary()
 }
 
 // writeWhitelist writes the info_hashes of torrents [0, n) of the workload
@@ -184,19 +181,13 @@ func startRefWith(wrapper []string, ldRoot, bin, dir, cpus string, seed uint64, 
 	if err != nil {
 		return nil, err
 	}
-	tp, up := s.tcp.Port(), s.udp.Port()
-	// The whitelist path is resolved after chroot (research §7, §11): a
-	// relative name works both chrooted (cwd /) and not (cwd dir).
-	argv := append(append([]string{}, wrapper...), bin, "-i", "127.0.0.1", "-p", fmt.Sprint(tp), "-P", fmt.Sprint(up),
-		"-A", "127.0.0.1", "-w", "whitelist.txt", "-d", dir)
-	if os.Geteuid() == 0 {
-		argv = append(argv, "-u", "nobody")
-	}
+	// qemu-user: -L makes the guest's loader and libraries come from ldRoot;
+	// it must come before the program.
+	argv := append([]string{bin}, reftest.Args(dir, s.tcp.Port(), s.udp.Port())...)
 	if ldRoot != "" {
-		// qemu-user: -L makes the guest's loader and libraries come from the
-		// root; it must come before the program.
-		argv = append(append(append([]string{}, wrapper...), "-L", ldRoot), argv[len(wrapper):]...)
+		argv = append([]string{"-L", ldRoot}, argv...)
 	}
+	argv = append(append([]string{}, wrapper...), argv...)
 	if err := s.start(cpus, argv, dir); err != nil {
 		return nil, err
 	}
