@@ -113,9 +113,14 @@ func TestSockets(t *testing.T) {
 		t.Fatalf("from %v: %x", src, buf[:got])
 	}
 	// Our own packet came back to our receive socket too (loop on) and was
-	// dropped by id.
-	for deadline := time.Now().Add(2 * time.Second); s.Stats().PacketsRejected == 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
+	// dropped by id. The loopback delivers it inside the send call, so the
+	// receiver can count the rejection before the sender counts the packet
+	// sent: wait for both. (The namespace is this test's own, so no other
+	// tracker's packet can arrive.)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st := s.Stats(); st.PacketsRejected != 0 && st.PacketsSent != 0 {
+			break
+		}
 	}
 	if st := s.Stats(); st.PacketsRejected != 1 || st.PacketsReceived != 0 || st.PacketsSent != 1 {
 		t.Fatalf("%+v", st)
