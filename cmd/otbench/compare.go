@@ -203,12 +203,8 @@ func cmdCompare(args []string) error {
 	outJSON := fs.String("out", "", "also write all results as JSON to this file")
 	fs.Parse(args)
 	sf.torrents, sf.seed = lf.torrents, lf.seed
-	if sf.loadCPUs != "" {
-		if err := pinSelf(sf.loadCPUs); err != nil {
-			return err
-		}
-	}
-	dir, cleanup, err := sf.workdir()
+	growRequests = *growN
+	dir, cleanup, err := sf.setup()
 	if err != nil {
 		return err
 	}
@@ -221,9 +217,35 @@ func cmdCompare(args []string) error {
 		"http_connections":    fmt.Sprint(orDefault(lf.conns, 32)), "numwant": fmt.Sprint(lf.numWant),
 		"budget": sf.budget,
 	}}
+	impls, err := compareImpls(&sf, *build, *withNull, out.Skipped)
+	if err != nil {
+		return err
+	}
+	want := nameSet(*only)
+	t0 := time.Now()
+	out.runRounds(&sf, lf, dir, compareWorkloads(), want, impls, *rounds, func(wl workloadSpec, im impl, r Result) string {
+		return fmt.Sprintf("%-15s %-9s round %d: %8.0f resp/s, errors %d, timeouts %d, p99 %.2f ms, peak RSS %s, server cpu %.2fs, generator cpu %.0f%%",
+			wl.name, im.name, r.Round, r.RespPerSec, r.Errors, r.Timeouts, r.P99Ms, fmtKB(r.PeakRSSKB), r.CPUSeconds, r.GenCPUPct)
+	})
+	if want["fullscrape"] {
+		out.scrapeRounds(&sf, dir, impls, *rounds, *scrapeTorrents, lf.seed)
+	}
+	if want["fill"] {
+		out.fillRounds(&sf, dir, impls, parseInts(*fillPeers), lf.seed)
+	}
+	out.Summary = summarize(&out)
+	out.CPU = cpuRows(out.Runs, workloadNames(compareWorkloads()), compareColumns, compareRatios)
+	fmt.Fprintf(os.Stderr, "compare took %v\n", time.Since(t0).Round(time.Second))
+	printSummary(os.Stdout, &out)
+	return writeJSONFile(*outJSON, out)
+}
+
+// compareImpls lists the trackers compare runs: ours, the reference and
+// (withNull) the null responder; what is missing is noted in skipped.
+func compareImpls(sf *serverFlags, build, withNull bool, skipped map[string]string) ([]impl, error) {
 	var impls []impl
-	if p, err := ensureOurs(sf.ours, *build); err != nil {
-		out.Skipped["ours"] = err.Error()
+	if p, err := ensureOurs(sf.ours, build); err != nil {
+		skipped["ours"] = err.Error()
 		fmt.Fprintln(os.Stderr, "otbench: this tracker unavailable:", err)
 	} else {
 		impls = append(impls, impl{name: "ours", bin: p, kind: "ours"})
@@ -231,94 +253,121 @@ func cmdCompare(args []string) error {
 	if p := refBinary(sf.ref); p != "" {
 		impls = append(impls, impl{name: "reference", bin: p, kind: "reference"})
 	} else {
-		out.Skipped["reference"] = "opentracker not installed (apt-get install opentracker)"
+		skipped["reference"] = "opentracker not installed (apt-get install opentracker)"
 		fmt.Fprintln(os.Stderr, "otbench: reference opentracker not installed")
 	}
 	if len(impls) == 0 {
-		return fmt.Errorf("nothing to benchmark")
+		return nil, fmt.Errorf("nothing to benchmark")
 	}
-	if *withNull {
+	if withNull {
 		self, err := os.Executable()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		impls = append(impls, impl{name: "null", bin: self, kind: "null", peersFrom: "ours"})
 	}
-	growRequests = *growN
+	return impls, nil
+}
+
+// nameSet is a comma-separated list of names as a set.
+func nameSet(list string) map[string]bool {
 	want := map[string]bool{}
-	for _, w := range strings.Split(*only, ",") {
+	for _, w := range strings.Split(list, ",") {
 		want[strings.TrimSpace(w)] = true
 	}
-	t0 := time.Now()
-	for _, wl := range compareWorkloads() {
+	return want
+}
+
+// runRounds runs each wanted workload of wls rounds times on every
+// implementation, A B A B, printing line for each result; a failed run is
+// a note. It returns the names of the workloads it ran. The null responder
+// has no mixed workload (it answers announces only).
+func (out *compareOut) runRounds(sf *serverFlags, lf loadFlags, dir string, wls []workloadSpec, want map[string]bool,
+	impls []impl, rounds int, line func(workloadSpec, impl, Result) string) []string {
+	var names []string
+	for _, wl := range wls {
 		if !want[wl.name] {
 			continue
 		}
-		for r := 0; r < *rounds; r++ {
+		names = append(names, wl.name)
+		for r := 0; r < rounds; r++ {
 			for _, im := range impls {
-				if im.kind == "null" && (wl.name == "udp-mixed") {
+				if im.kind == "null" && wl.name == "udp-mixed" {
 					continue
 				}
-				res, err := compareRun(&sf, lf, wl, im, dir, nullPeers(out.Runs, wl.name, im.peersFrom))
+				res, err := compareRun(sf, lf, wl, im, dir, nullPeers(out.Runs, wl.name, im.peersFrom))
 				res.Round = r + 1
 				if err != nil {
-					fmt.Fprintf(os.Stderr, "%s %s round %d: %v\n", wl.name, im.name, r+1, err)
-					out.Notes = append(out.Notes, fmt.Sprintf("%s %s round %d failed: %v", wl.name, im.name, r+1, firstLine(err.Error())))
+					out.fail(fmt.Sprintf("%s %s round %d", wl.name, im.name, r+1), err)
 					continue
 				}
 				out.Runs = append(out.Runs, res)
-				fmt.Fprintf(os.Stderr, "%-15s %-9s round %d: %8.0f resp/s, errors %d, timeouts %d, p99 %.2f ms, peak RSS %s, server cpu %.2fs, generator cpu %.0f%%\n",
-					wl.name, im.name, r+1, res.RespPerSec, res.Errors, res.Timeouts, res.P99Ms, fmtKB(res.PeakRSSKB), res.CPUSeconds, res.GenCPUPct)
+				fmt.Fprintln(os.Stderr, line(wl, im, res))
 			}
 		}
 	}
-	if want["fullscrape"] {
-		for r := 0; r < *rounds; r++ {
-			for _, im := range impls {
-				if im.kind == "null" {
-					continue
-				}
-				fr, err := fullScrapeRun(&sf, im, dir, *scrapeTorrents, lf.seed)
-				if err != nil {
-					fmt.Fprintf(os.Stderr, "fullscrape %s: %v\n", im.name, err)
-					out.Notes = append(out.Notes, fmt.Sprintf("fullscrape %s failed: %v", im.name, firstLine(err.Error())))
-					continue
-				}
-				out.Scrapes = append(out.Scrapes, fr)
-				fmt.Fprintf(os.Stderr, "fullscrape      %-9s round %d: %s\n", im.name, r+1, fr.line())
+	return names
+}
+
+// fail reports a failed run on stderr and keeps its first line as a note.
+func (out *compareOut) fail(what string, err error) {
+	fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
+	out.Notes = append(out.Notes, fmt.Sprintf("%s failed: %v", what, firstLine(err.Error())))
+}
+
+// scrapeRounds times full scrapes of a store of torrents torrents on every
+// tracker but the null responder.
+func (out *compareOut) scrapeRounds(sf *serverFlags, dir string, impls []impl, rounds, torrents int, seed uint64) {
+	for r := 0; r < rounds; r++ {
+		for _, im := range impls {
+			if im.kind == "null" {
+				continue
 			}
-		}
-	}
-	if want["fill"] {
-		for _, n := range parseInts(*fillPeers) {
-			for _, im := range impls {
-				if im.kind == "null" {
-					continue
-				}
-				fr, err := fillRun(&sf, im, dir, n, 10000, lf.seed)
-				if err != nil {
-					fmt.Fprintf(os.Stderr, "fill %d %s: %v\n", n, im.name, err)
-					out.Notes = append(out.Notes, fmt.Sprintf("fill %d %s failed: %v", n, im.name, firstLine(err.Error())))
-					continue
-				}
-				out.Fills = append(out.Fills, fr)
-				fmt.Fprintf(os.Stderr, "fill %-8d      %-9s: %s\n", n, im.name, fr.line())
+			fr, err := fullScrapeRun(sf, im, dir, torrents, seed)
+			if err != nil {
+				out.fail("fullscrape "+im.name, err)
+				continue
 			}
+			out.Scrapes = append(out.Scrapes, fr)
+			fmt.Fprintf(os.Stderr, "fullscrape      %-9s round %d: %s\n", im.name, r+1, fr.line())
 		}
 	}
-	out.Summary = summarize(&out)
-	out.CPU = cpuRows(out.Runs, workloadNames(compareWorkloads()), compareColumns, compareRatios)
-	fmt.Fprintf(os.Stderr, "compare took %v\n", time.Since(t0).Round(time.Second))
-	printSummary(os.Stdout, &out)
-	if *outJSON != "" {
-		f, err := os.Create(*outJSON)
-		if err != nil {
-			return err
+}
+
+// fillRounds measures memory filled with each peer count on every tracker
+// but the null responder.
+func (out *compareOut) fillRounds(sf *serverFlags, dir string, impls []impl, peers []int, seed uint64) {
+	for _, n := range peers {
+		for _, im := range impls {
+			if im.kind == "null" {
+				continue
+			}
+			fr, err := fillRun(sf, im, dir, n, 10000, seed)
+			if err != nil {
+				out.fail(fmt.Sprintf("fill %d %s", n, im.name), err)
+				continue
+			}
+			out.Fills = append(out.Fills, fr)
+			fmt.Fprintf(os.Stderr, "fill %-8d      %-9s: %s\n", n, im.name, fr.line())
 		}
-		defer f.Close()
-		return writeJSON(f, out)
 	}
-	return nil
+}
+
+// writeJSONFile writes v as indented JSON to path; an empty path writes
+// nothing.
+func writeJSONFile(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(f, v); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 var (

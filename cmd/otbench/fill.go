@@ -227,12 +227,7 @@ func cmdFill(args []string) error {
 	which := fs.String("impl", "ours,ref", "trackers to measure: ours, ref or both")
 	jsonOut := fs.Bool("json", false, "print JSON")
 	fs.Parse(args)
-	if sf.loadCPUs != "" {
-		if err := pinSelf(sf.loadCPUs); err != nil {
-			return err
-		}
-	}
-	dir, cleanup, err := sf.workdir()
+	dir, cleanup, err := sf.setup()
 	if err != nil {
 		return err
 	}
@@ -309,38 +304,22 @@ func cmdSoak(args []string) error {
 	if lf.duration > 30*time.Minute {
 		return fmt.Errorf("-duration is capped at 30m")
 	}
-	if sf.loadCPUs != "" {
-		if err := pinSelf(sf.loadCPUs); err != nil {
-			return err
-		}
+	if err := sf.pinLoad(); err != nil {
+		return err
 	}
-	var udp, tcp netip.AddrPort
-	pid := lf.pid
+	tg := soakTarget{pid: lf.pid}
 	if *target == "" {
-		dir, cleanup, err := sf.workdir()
+		stop, err := tg.startOurs(&sf, lf.seed)
 		if err != nil {
 			return err
 		}
-		defer cleanup()
-		p, err := ensureOurs(sf.ours, false)
-		if err != nil {
-			return err
-		}
-		s, err := startOurs(p, dir+"/ours", sf.cpus, sf.budget, false, "")
-		if err != nil {
-			return err
-		}
-		defer s.stop()
-		if err := s.waitReady(lf.seed, true, 10*time.Second); err != nil {
-			return err
-		}
-		udp, tcp, pid = s.udp, s.tcp, s.pid
+		defer stop()
 	} else {
 		ts, err := parseTargets(*target + "," + *statsAddr)
 		if err != nil || len(ts) != 2 {
 			return fmt.Errorf("-target and -stats must both be loopback ip:port")
 		}
-		udp, tcp = ts[0], ts[1]
+		tg.udp, tg.tcp = ts[0], ts[1]
 	}
 	conns := orDefault(lf.conns, 8)
 	w, err := lf.workload(conns)
@@ -354,54 +333,93 @@ func cmdSoak(args []string) error {
 	var lerr error
 	go func() {
 		defer close(done)
-		lc, lel, lerr = runUDP(loadConfig{W: w, Targets: []netip.AddrPort{udp}, Conns: conns, Depth: lf.depth,
+		lc, lel, lerr = runUDP(loadConfig{W: w, Targets: []netip.AddrPort{tg.udp}, Conns: conns, Depth: lf.depth,
 			Workers: lf.workers, Duration: lf.duration, Timeout: lf.timeout})
 	}()
-	start := time.Now()
-	var series []heapSample
-	tick := time.NewTicker(*every)
-	defer tick.Stop()
-	fmt.Printf("%8s %16s %16s %10s %10s\n", "t (s)", "heap_live_bytes", "heap_goal_bytes", "gc_cycles", "rss")
-	sample := func() {
-		hs := heapSample{At: time.Since(start).Seconds()}
-		if pid > 0 {
-			_, hs.RSSKB, _ = procStatus(pid)
-		}
-		st, body, err := httpGet(tcp, "/stats?mode=heap", false, 5*time.Second)
-		switch {
-		case err != nil:
-			hs.Err = err.Error()
-		case st != 200:
-			hs.Err = fmt.Sprintf("HTTP %d", st)
-		default:
-			hs.Values = parseNameValue(body)
-		}
-		series = append(series, hs)
-		if hs.Err != "" {
-			fmt.Printf("%8.0f %16s %16s %10s %10s  (%s)\n", hs.At, "?", "?", "?", fmtKB(hs.RSSKB), hs.Err)
-			return
-		}
-		fmt.Printf("%8.0f %16d %16d %10d %10s\n", hs.At, hs.Values["heap_live_bytes"], hs.Values["heap_goal_bytes"],
-			hs.Values["gc_cycles"], fmtKB(hs.RSSKB))
-	}
-	sample()
-loop:
-	for {
-		select {
-		case <-done:
-			break loop
-		case <-tick.C:
-			sample()
-		}
-	}
-	sample()
+	series := tg.sampleUntil(done, *every)
 	if lerr != nil {
 		return lerr
 	}
-	r := makeResult("udp", udp.String(), lc, lel)
+	r := makeResult("udp", tg.udp.String(), lc, lel)
 	fmt.Printf("\nload: %.0f responses/s over %.0fs, %d errors, %d timeouts\n", r.RespPerSec, r.Seconds, r.Errors, r.Timeouts)
 	fmt.Println(soakVerdict(series))
 	return nil
+}
+
+// soakTarget is the tracker a soak loads (UDP) and samples (HTTP, and its
+// RSS when pid is known).
+type soakTarget struct {
+	udp, tcp netip.AddrPort
+	pid      int
+}
+
+// startOurs starts this tracker in a work directory and waits until it
+// answers; stop stops it and removes the directory.
+func (tg *soakTarget) startOurs(sf *serverFlags, seed uint64) (stop func(), err error) {
+	dir, cleanup, err := sf.workdir()
+	if err != nil {
+		return nil, err
+	}
+	p, err := ensureOurs(sf.ours, false)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	s, err := startOurs(p, dir+"/ours", sf.cpus, sf.budget, false, "")
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	stop = func() { s.stop(); cleanup() }
+	if err := s.waitReady(seed, true, 10*time.Second); err != nil {
+		stop()
+		return nil, err
+	}
+	tg.udp, tg.tcp, tg.pid = s.udp, s.tcp, s.pid
+	return stop, nil
+}
+
+// sampleUntil prints a heap sample at once, every interval until done is
+// closed, and once more at the end, and returns them.
+func (tg *soakTarget) sampleUntil(done <-chan struct{}, every time.Duration) []heapSample {
+	start := time.Now()
+	var series []heapSample
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	fmt.Printf("%8s %16s %16s %10s %10s\n", "t (s)", "heap_live_bytes", "heap_goal_bytes", "gc_cycles", "rss")
+	series = append(series, tg.sample(start))
+	for {
+		select {
+		case <-done:
+			return append(series, tg.sample(start))
+		case <-tick.C:
+			series = append(series, tg.sample(start))
+		}
+	}
+}
+
+// sample reads /stats?mode=heap and the RSS once and prints them.
+func (tg *soakTarget) sample(start time.Time) heapSample {
+	hs := heapSample{At: time.Since(start).Seconds()}
+	if tg.pid > 0 {
+		_, hs.RSSKB, _ = procStatus(tg.pid)
+	}
+	st, body, err := httpGet(tg.tcp, "/stats?mode=heap", false, 5*time.Second)
+	switch {
+	case err != nil:
+		hs.Err = err.Error()
+	case st != 200:
+		hs.Err = fmt.Sprintf("HTTP %d", st)
+	default:
+		hs.Values = parseNameValue(body)
+	}
+	if hs.Err != "" {
+		fmt.Printf("%8.0f %16s %16s %10s %10s  (%s)\n", hs.At, "?", "?", "?", fmtKB(hs.RSSKB), hs.Err)
+		return hs
+	}
+	fmt.Printf("%8.0f %16d %16d %10d %10s\n", hs.At, hs.Values["heap_live_bytes"], hs.Values["heap_goal_bytes"],
+		hs.Values["gc_cycles"], fmtKB(hs.RSSKB))
+	return hs
 }
 
 // soakVerdict compares heap_live after warm-up (the first third of the

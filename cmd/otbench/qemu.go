@@ -88,16 +88,11 @@ func cmdQemu(args []string) error {
 	if sf.budget == "256M" {
 		sf.budget = "16M" // a router-sized budget unless told otherwise
 	}
-	if sf.loadCPUs != "" {
-		if err := pinSelf(sf.loadCPUs); err != nil {
-			return err
-		}
-	}
 	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
-	dir, cleanup, err := sf.workdir()
+	dir, cleanup, err := sf.setup()
 	if err != nil {
 		return err
 	}
@@ -107,83 +102,65 @@ func cmdQemu(args []string) error {
 		"load_cpus": sf.loadCPUs, "budget": sf.budget, "qemu_mips_cpu": qemuCPU,
 		"torrents": fmt.Sprint(lf.torrents), "peers": fmt.Sprint(lf.peers),
 	}}
+	impls, err := qemuImpls(root, dir, *only, *refRoot, out.Skipped)
+	if err != nil {
+		return err
+	}
+	for k, v := range out.Skipped {
+		fmt.Fprintf(os.Stderr, "otbench: skipped %s: %s\n", k, v)
+	}
+	t0 := time.Now()
+	names := out.runRounds(&sf, lf, dir, qemuWorkloads(), nameSet(*workloads), impls, *rounds, func(wl workloadSpec, im impl, r Result) string {
+		return fmt.Sprintf("%-15s %-16s round %d: %8.0f resp/s, %6.1f µs/reply, errors %d, timeouts %d, p99 %.2f ms, peak RSS %s",
+			wl.name, im.name, r.Round, r.RespPerSec, usPerReply(r), r.Errors, r.Timeouts, r.P99Ms, fmtKB(r.PeakRSSKB))
+	})
+	cols, ratios := qemuColumns(impls)
+	out.CPU = cpuRows(out.Runs, names, cols, ratios)
+	fmt.Fprintf(os.Stderr, "qemu took %v\n", time.Since(t0).Round(time.Second))
+	printQemu(os.Stdout, &out, cols, ratios)
+	return writeJSONFile(*outJSON, out)
+}
+
+// qemuImpls cross-builds this tracker (and, under emulation, the null
+// responder) for each target named in only, with Debian's mipsel reference
+// under refRoot on mipsle; what cannot run is noted in skipped.
+func qemuImpls(root, dir, only, refRoot string, skipped map[string]string) ([]impl, error) {
 	var impls []impl
 	for _, t := range qemuTargets() {
-		if !strings.Contains(*only, t.arch) {
+		if !strings.Contains(only, t.arch) {
 			continue
 		}
 		if len(t.wrapper) > 0 {
 			if _, err := exec.LookPath(t.wrapper[0]); err != nil {
-				out.Skipped[t.arch] = t.wrapper[0] + " not installed (apt-get install qemu-user-static)"
+				skipped[t.arch] = t.wrapper[0] + " not installed (apt-get install qemu-user-static)"
 				continue
 			}
 		}
 		bin, err := crossBuild(root, dir, "opentracker", "./cmd/opentracker", t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		impls = append(impls, impl{name: "ours-" + t.arch, bin: bin, kind: "ours", wrapper: t.wrapper})
 		if t.wrapper == nil {
 			continue // the native floor and reference are compare's
 		}
 		if t.arch == "mipsle" {
-			ref := filepath.Join(*refRoot, "usr/bin/opentracker")
-			if _, err := os.Stat(ref); *refRoot != "" && err == nil {
-				abs, _ := filepath.Abs(*refRoot)
+			ref := filepath.Join(refRoot, "usr/bin/opentracker")
+			if _, err := os.Stat(ref); refRoot != "" && err == nil {
+				abs, _ := filepath.Abs(refRoot)
 				impls = append(impls, impl{name: "reference-mipsel", bin: filepath.Join(abs, "usr/bin/opentracker"),
 					kind: "reference", wrapper: t.wrapper, ldRoot: abs})
 			} else {
-				out.Skipped["reference-mipsel"] = fmt.Sprintf("%s missing: run make bench-ref-mipsel (Debian's opentracker:mipsel, unpacked)", ref)
+				skipped["reference-mipsel"] = fmt.Sprintf("%s missing: run make bench-ref-mipsel (Debian's opentracker:mipsel, unpacked)", ref)
 			}
 		}
 		nb, err := crossBuild(root, dir, "otbench", "./cmd/otbench", t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		impls = append(impls, impl{name: "null-" + t.arch, bin: nb, kind: "null", wrapper: t.wrapper, peersFrom: "ours-" + t.arch})
 	}
-	for k, v := range out.Skipped {
-		fmt.Fprintf(os.Stderr, "otbench: skipped %s: %s\n", k, v)
-	}
-	want := map[string]bool{}
-	for _, w := range strings.Split(*workloads, ",") {
-		want[strings.TrimSpace(w)] = true
-	}
-	var names []string
-	t0 := time.Now()
-	for _, wl := range qemuWorkloads() {
-		if !want[wl.name] {
-			continue
-		}
-		names = append(names, wl.name)
-		for r := 0; r < *rounds; r++ {
-			for _, im := range impls {
-				res, err := compareRun(&sf, lf, wl, im, dir, nullPeers(out.Runs, wl.name, im.peersFrom))
-				res.Round = r + 1
-				if err != nil {
-					fmt.Fprintf(os.Stderr, "%s %s round %d: %v\n", wl.name, im.name, r+1, err)
-					out.Notes = append(out.Notes, fmt.Sprintf("%s %s round %d failed: %v", wl.name, im.name, r+1, firstLine(err.Error())))
-					continue
-				}
-				out.Runs = append(out.Runs, res)
-				fmt.Fprintf(os.Stderr, "%-15s %-16s round %d: %8.0f resp/s, %6.1f µs/reply, errors %d, timeouts %d, p99 %.2f ms, peak RSS %s\n",
-					wl.name, im.name, r+1, res.RespPerSec, usPerReply(res), res.Errors, res.Timeouts, res.P99Ms, fmtKB(res.PeakRSSKB))
-			}
-		}
-	}
-	cols, ratios := qemuColumns(impls)
-	out.CPU = cpuRows(out.Runs, names, cols, ratios)
-	fmt.Fprintf(os.Stderr, "qemu took %v\n", time.Since(t0).Round(time.Second))
-	printQemu(os.Stdout, &out, cols, ratios)
-	if *outJSON != "" {
-		f, err := os.Create(*outJSON)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return writeJSON(f, out)
-	}
-	return nil
+	return impls, nil
 }
 
 // qemuColumns lists the implementations that ran and the ratios between

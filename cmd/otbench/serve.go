@@ -93,3 +93,20 @@ func cmdServe(args []string) error {
 	}
 	return nil
 }
+
+// setup pins this process (the load generator) to -load-cpus when given and
+// makes the work directory.
+func (f *serverFlags) setup() (string, func(), error) {
+	if err := f.pinLoad(); err != nil {
+		return "", nil, err
+	}
+	return f.workdir()
+}
+
+// pinLoad pins this process (the load generator) to -load-cpus when given.
+func (f *serverFlags) pinLoad() error {
+	if f.loadCPUs == "" {
+		return nil
+	}
+	return pinSelf(f.loadCPUs)
+}

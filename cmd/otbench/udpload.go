@@ -146,17 +146,11 @@ func runUDP(cfg loadConfig) (*counters, time.Duration, error) {
 func udpWorker(cfg *loadConfig, socks []*usock, quota uint64, start time.Time, c *counters, progress bool) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, err := epollIn(socks)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(ep)
-	for i, s := range socks {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}
-		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
-			return err
-		}
-	}
 	w := cfg.W
 	r := rng{s: w.Seed ^ uint64(socks[0].src+1)*0x9e3779b97f4a7c15}
 	rx := newMsgRing(64, 2048)
@@ -174,20 +168,7 @@ func udpWorker(cfg *loadConfig, socks []*usock, quota uint64, start time.Time, c
 		if quota > 0 && c.requests >= quota {
 			sending = false
 		}
-		inflight := 0
-		allDone := true
-		for _, s := range socks {
-			if sending {
-				udpSend(cfg, w, &r, s, now, quota, c)
-			}
-			inflight += len(s.slots) - 1 - len(s.free)
-			if s.connBusy {
-				inflight++
-			}
-			if !s.done {
-				allDone = false
-			}
-		}
+		inflight, allDone := udpSendAll(cfg, w, &r, socks, sending, now, quota, c)
 		if cfg.Fill && allDone {
 			break
 		}
@@ -200,25 +181,7 @@ func udpWorker(cfg *loadConfig, socks []*usock, quota uint64, start time.Time, c
 		}
 		now = int64(time.Since(start))
 		for i := 0; i < n; i++ {
-			s := socks[events[i].Fd]
-			for {
-				k, e := recvmmsg(s.fd, rx)
-				if e != 0 {
-					if !isAgain(e) {
-						c.errors++ // ECONNREFUSED: nobody listens yet
-						c.ioErrors++
-					}
-					break
-				}
-				for j := 0; j < k; j++ {
-					b := rx.slot(j)[:rx.msgs[j].N]
-					c.bytesIn += uint64(len(b))
-					udpHandle(cfg, s, b, now, &resp, c)
-				}
-				if k < len(rx.msgs) {
-					break
-				}
-			}
+			udpReceive(cfg, socks[events[i].Fd], rx, now, &resp, c)
 		}
 		if now-lastCheck > int64(20*time.Millisecond) {
 			lastCheck = now
@@ -234,82 +197,85 @@ func udpWorker(cfg *loadConfig, socks []*usock, quota uint64, start time.Time, c
 	return nil
 }
 
+// epollIn returns an epoll instance watching socks for input, each
+// registered under its index.
+func epollIn(socks []*usock) (int, error) {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	for i, s := range socks {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}
+		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
+			unix.Close(ep)
+			return -1, err
+		}
+	}
+	return ep, nil
+}
+
+// udpSendAll sends on every socket (when sending) and returns the requests
+// in flight and whether every socket has finished its fill.
+func udpSendAll(cfg *loadConfig, w *Workload, r *rng, socks []*usock, sending bool, now int64, quota uint64, c *counters) (inflight int, allDone bool) {
+	allDone = true
+	for _, s := range socks {
+		if sending {
+			udpSend(cfg, w, r, s, now, quota, c)
+		}
+		inflight += len(s.slots) - 1 - len(s.free)
+		if s.connBusy {
+			inflight++
+		}
+		if !s.done {
+			allDone = false
+		}
+	}
+	return inflight, allDone
+}
+
+// udpReceive reads every reply waiting on s, a batch at a time.
+func udpReceive(cfg *loadConfig, s *usock, rx *msgRing, now int64, resp *udpResp, c *counters) {
+	for {
+		k, e := recvmmsg(s.fd, rx)
+		if e != 0 {
+			if !isAgain(e) {
+				c.errors++ // ECONNREFUSED: nobody listens yet
+				c.ioErrors++
+			}
+			return
+		}
+		for j := 0; j < k; j++ {
+			b := rx.slot(j)[:rx.msgs[j].N]
+			c.bytesIn += uint64(len(b))
+			udpHandle(cfg, s, b, now, resp, c)
+		}
+		if k < len(rx.msgs) {
+			return
+		}
+	}
+}
+
 // udpSend fills every free slot of s with a new request and sends them in
 // one sendmmsg.
 func udpSend(cfg *loadConfig, w *Workload, r *rng, s *usock, now int64, quota uint64, c *counters) {
-	ci := len(s.slots) - 1 // the connect slot
-	if !s.haveConn || now-s.connAt > int64(60*time.Second) {
-		// BEP 15: a connection id is good for a minute on the client side.
-		if !s.connBusy {
-			s.gen++
-			tid := s.gen<<16 | uint32(ci)
-			b := s.tx.slot(ci)
-			n := putConnect(b, tid)
-			s.tx.point(0, b[:n])
-			if k, _ := sendmmsg(s.fd, s.tx, 1); k == 1 {
-				s.slots[ci] = uslot{tid: tid, sent: now, kind: kindConnect, busy: true}
-				s.connBusy = true
-				c.requests++
-			}
-		}
-		if !s.haveConn {
-			return
-		}
+	if !udpConnect(s, now, c) {
+		return
 	}
 	n := 0
 	for len(s.free) > 0 {
 		if quota > 0 && c.requests+uint64(n) >= quota {
 			break
 		}
-		slot := s.free[len(s.free)-1]
-		var p int32 = -1
-		if cfg.Fill {
-			if len(s.retry) > 0 {
-				p = s.retry[len(s.retry)-1]
-				s.retry = s.retry[:len(s.retry)-1]
-			} else {
-				pp := s.src + s.cursor*w.Sources
-				if pp >= len(w.Peers) {
-					break
-				}
-				s.cursor++
-				p = int32(pp)
-			}
+		p, ok := nextFillPeer(cfg, w, s)
+		if !ok {
+			break
 		}
+		slot := s.free[len(s.free)-1]
 		s.free = s.free[:len(s.free)-1]
 		s.gen++
 		tid := s.gen<<16 | uint32(slot)
 		b := s.tx.slot(int(slot))
-		var ln int
-		kind := uint8(kindAnnounce)
-		if !cfg.Fill && w.IsScrape(r) {
-			kind = kindScrape
-			ln = putScrapeHeader(b, s.connID, tid)
-			for j := 0; j < w.ScrapeN && j < maxScrapeN; j++ {
-				copy(b[ln:ln+20], w.Hash(w.PickTorrent(r)))
-				ln += 20
-			}
-		} else {
-			a := announceReq{connID: s.connID, tid: tid, numWant: w.NumWant, key: uint32(p)}
-			var seeder bool
-			if cfg.Fill {
-				pe := &w.Peers[p]
-				a.event, seeder = evStarted, pe.flags&peerSeeder != 0
-				a.numWant = 0
-			} else {
-				p = int32(w.PickPeer(r, s.src))
-				a.event, seeder = w.NextEvent(r, int(p))
-				a.key = uint32(p)
-			}
-			pe := &w.Peers[p]
-			a.hash = w.Hash(pe.torrent)
-			a.port = pe.port
-			if !seeder {
-				a.left = 1 << 20
-			}
-			ln = putAnnounce(b, &a)
-			peerID(b[36:56], int(p))
-		}
+		ln, kind, p := putRequest(cfg, w, r, s, b, tid, p)
 		s.slots[slot] = uslot{tid: tid, sent: now, peer: p, kind: kind, busy: true}
 		s.tx.point(n, b[:ln])
 		s.batch[n] = slot
@@ -337,6 +303,83 @@ func udpSend(cfg *loadConfig, w *Workload, r *rng, s *usock, now int64, quota ui
 		}
 		s.free = append(s.free, slot)
 	}
+}
+
+// udpConnect sends a connect on s when it has no connection id or its id
+// is over a minute old (BEP 15: an id is good for a minute on the client
+// side), and says whether s has an id to announce with.
+func udpConnect(s *usock, now int64, c *counters) bool {
+	if s.haveConn && now-s.connAt <= int64(60*time.Second) {
+		return true
+	}
+	if !s.connBusy {
+		ci := len(s.slots) - 1 // the connect slot
+		s.gen++
+		tid := s.gen<<16 | uint32(ci)
+		b := s.tx.slot(ci)
+		n := putConnect(b, tid)
+		s.tx.point(0, b[:n])
+		if k, _ := sendmmsg(s.fd, s.tx, 1); k == 1 {
+			s.slots[ci] = uslot{tid: tid, sent: now, kind: kindConnect, busy: true}
+			s.connBusy = true
+			c.requests++
+		}
+	}
+	return s.haveConn
+}
+
+// nextFillPeer is, in a fill, the next peer of s to announce (a retry
+// first), with ok false when s has announced all of its peers; outside a
+// fill it is -1 (the workload picks).
+func nextFillPeer(cfg *loadConfig, w *Workload, s *usock) (p int32, ok bool) {
+	if !cfg.Fill {
+		return -1, true
+	}
+	if len(s.retry) > 0 {
+		p = s.retry[len(s.retry)-1]
+		s.retry = s.retry[:len(s.retry)-1]
+		return p, true
+	}
+	pp := s.src + s.cursor*w.Sources
+	if pp >= len(w.Peers) {
+		return 0, false
+	}
+	s.cursor++
+	return int32(pp), true
+}
+
+// putRequest writes into b the request with transaction id tid: in a fill,
+// peer p's start; otherwise a scrape or an announce of a peer the
+// workload picks. It returns its length, its kind and the peer announced.
+func putRequest(cfg *loadConfig, w *Workload, r *rng, s *usock, b []byte, tid uint32, p int32) (int, uint8, int32) {
+	if !cfg.Fill && w.IsScrape(r) {
+		ln := putScrapeHeader(b, s.connID, tid)
+		for j := 0; j < w.ScrapeN && j < maxScrapeN; j++ {
+			copy(b[ln:ln+20], w.Hash(w.PickTorrent(r)))
+			ln += 20
+		}
+		return ln, kindScrape, p
+	}
+	a := announceReq{connID: s.connID, tid: tid, numWant: w.NumWant, key: uint32(p)}
+	var seeder bool
+	if cfg.Fill {
+		pe := &w.Peers[p]
+		a.event, seeder = evStarted, pe.flags&peerSeeder != 0
+		a.numWant = 0
+	} else {
+		p = int32(w.PickPeer(r, s.src))
+		a.event, seeder = w.NextEvent(r, int(p))
+		a.key = uint32(p)
+	}
+	pe := &w.Peers[p]
+	a.hash = w.Hash(pe.torrent)
+	a.port = pe.port
+	if !seeder {
+		a.left = 1 << 20
+	}
+	ln := putAnnounce(b, &a)
+	peerID(b[36:56], int(p))
+	return ln, kindAnnounce, p
 }
 
 func udpHandle(cfg *loadConfig, s *usock, b []byte, now int64, resp *udpResp, c *counters) {

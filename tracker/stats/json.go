@@ -15,16 +15,61 @@ func AppendJSON(dst []byte, r *Report) []byte {
 	j.str("version", r.Version)
 	j.int("uptime_seconds", r.UptimeSeconds)
 	j.int("torrents", int64(r.Store.Torrents))
-	j.open("peers")
-	j.int("total", int64(r.Store.Peers4+r.Store.Peers6))
-	j.int("ipv4", int64(r.Store.Peers4))
-	j.int("ipv6", int64(r.Store.Peers6))
-	j.int("seeders", int64(r.Store.Seeders))
-	j.int("leechers", int64(r.leechers()))
-	j.close()
+	j.object("peers",
+		u("total", uint64(r.Store.Peers4+r.Store.Peers6)),
+		u("ipv4", uint64(r.Store.Peers4)),
+		u("ipv6", uint64(r.Store.Peers6)),
+		u("seeders", uint64(r.Store.Seeders)),
+		u("leechers", uint64(r.leechers())))
 	j.uint("completed", r.Store.Completed)
 	j.uint("completed_events", r.CompletedEvents)
+	j.announces(r)
+	j.object("scrapes",
+		u("http", r.Scrapes[logic.ProtoHTTP]),
+		u("udp", r.Scrapes[logic.ProtoUDP]),
+		u("full", r.FullScrapes),
+		u("full_bytes", r.FullScrapeBytes))
+	j.refused(r)
+	j.object("http",
+		u("connections", r.TCPAccepts),
+		u("failure_replies", r.HTTPFailures),
+		u("not_found", r.HTTPNotFound),
+		u("redirects", r.HTTPRedirects))
+	j.object("udp",
+		u("packets", r.UDPPackets),
+		u("connects", r.UDPConnects),
+		u("error_replies", r.UDPErrors))
+	// Sizes and capacities are never negative.
+	j.object("memory",
+		u("budget_bytes", uint64(r.Store.BudgetBytes)),
+		u("peer_arena_bytes", uint64(r.Store.ArenaBytes)),
+		u("peer_arena_used_bytes", uint64(r.Store.ArenaUsedBytes)),
+		u("torrent_capacity", uint64(r.Store.TorrentCapacity)),
+		u("peer_capacity_ipv4", uint64(r.Store.ArenaBytes/ipv4PeerBytes)),
+		u("peer_capacity_ipv6", uint64(r.Store.ArenaBytes/ipv6PeerBytes)),
+		u("refused_torrents", r.Store.RefusedTorrents),
+		u("refused_peers", r.Store.RefusedPeers))
+	j.open("livesync")
+	j.bool("enabled", r.LiveSyncOn)
+	j.members(
+		u("packets_sent", r.LiveSync.PacketsSent),
+		u("records_dropped", r.LiveSync.RecordsDropped),
+		u("packets_received", r.LiveSync.PacketsReceived),
+		u("packets_rejected", r.LiveSync.PacketsRejected),
+		u("peers_applied", r.SyncPeersApplied))
+	j.close()
+	j.open("access")
+	j.str("mode", r.AccessMode)
+	j.int("entries", r.AccessEntries)
+	j.int("last_reload", r.AccessReloaded)
+	j.uint("reload_failures", r.AccessReloadFailures)
+	j.close()
+	j.close()
+	return append(j.b, '\n')
+}
 
+// announces writes announces by protocol, address family and outcome.
+func (j *jsonWriter) announces(r *Report) {
 	j.open("announces")
 	for p := range r.Announces {
 		j.open(protoNames[p])
@@ -38,64 +83,19 @@ func AppendJSON(dst []byte, r *Report) []byte {
 		j.close()
 	}
 	j.close()
-	j.open("scrapes")
-	j.uint("http", r.Scrapes[logic.ProtoHTTP])
-	j.uint("udp", r.Scrapes[logic.ProtoUDP])
-	j.uint("full", r.FullScrapes)
-	j.uint("full_bytes", r.FullScrapeBytes)
-	j.close()
+}
 
+// refused writes the refusals and the unreadable input by kind.
+func (j *jsonWriter) refused(r *Report) {
 	j.open("refused")
 	j.uint("full", r.RefusedFull)
 	j.uint("not_authorized", r.RefusedNotAuthorized)
-	j.open("bad_input")
-	j.uint("http_requests", r.HTTPBadRequests)
-	j.uint("http_announces", r.Announces[logic.ProtoHTTP][0][logic.OutcomeBadInput]+r.Announces[logic.ProtoHTTP][1][logic.OutcomeBadInput])
-	j.uint("udp_packets", r.UDPMalformed)
-	j.uint("udp_connection_ids", r.UDPMismatch)
+	j.object("bad_input",
+		u("http_requests", r.HTTPBadRequests),
+		u("http_announces", r.Announces[logic.ProtoHTTP][0][logic.OutcomeBadInput]+r.Announces[logic.ProtoHTTP][1][logic.OutcomeBadInput]),
+		u("udp_packets", r.UDPMalformed),
+		u("udp_connection_ids", r.UDPMismatch))
 	j.close()
-	j.close()
-
-	j.open("http")
-	j.uint("connections", r.TCPAccepts)
-	j.uint("failure_replies", r.HTTPFailures)
-	j.uint("not_found", r.HTTPNotFound)
-	j.uint("redirects", r.HTTPRedirects)
-	j.close()
-	j.open("udp")
-	j.uint("packets", r.UDPPackets)
-	j.uint("connects", r.UDPConnects)
-	j.uint("error_replies", r.UDPErrors)
-	j.close()
-
-	j.open("memory")
-	j.int("budget_bytes", r.Store.BudgetBytes)
-	j.int("peer_arena_bytes", r.Store.ArenaBytes)
-	j.int("peer_arena_used_bytes", r.Store.ArenaUsedBytes)
-	j.int("torrent_capacity", int64(r.Store.TorrentCapacity))
-	j.int("peer_capacity_ipv4", r.Store.ArenaBytes/ipv4PeerBytes)
-	j.int("peer_capacity_ipv6", r.Store.ArenaBytes/ipv6PeerBytes)
-	j.uint("refused_torrents", r.Store.RefusedTorrents)
-	j.uint("refused_peers", r.Store.RefusedPeers)
-	j.close()
-
-	j.open("livesync")
-	j.bool("enabled", r.LiveSyncOn)
-	j.uint("packets_sent", r.LiveSync.PacketsSent)
-	j.uint("records_dropped", r.LiveSync.RecordsDropped)
-	j.uint("packets_received", r.LiveSync.PacketsReceived)
-	j.uint("packets_rejected", r.LiveSync.PacketsRejected)
-	j.uint("peers_applied", r.SyncPeersApplied)
-	j.close()
-
-	j.open("access")
-	j.str("mode", r.AccessMode)
-	j.int("entries", r.AccessEntries)
-	j.int("last_reload", r.AccessReloaded)
-	j.uint("reload_failures", r.AccessReloadFailures)
-	j.close()
-	j.close()
-	return append(j.b, '\n')
 }
 
 // A peer record's size in the arena (address, port, timestamp and flags):
@@ -131,6 +131,28 @@ func (j *jsonWriter) open(k string) {
 func (j *jsonWriter) close() {
 	j.b = append(j.b, '}')
 	j.comma = true
+}
+
+// member is one counter of an object.
+type member struct {
+	k string
+	v uint64
+}
+
+func u(k string, v uint64) member { return member{k, v} }
+
+// object writes an object of counters under k.
+func (j *jsonWriter) object(k string, ms ...member) {
+	j.open(k)
+	j.members(ms...)
+	j.close()
+}
+
+// members writes counters into the open object.
+func (j *jsonWriter) members(ms ...member) {
+	for _, m := range ms {
+		j.uint(m.k, m.v)
+	}
 }
 
 func (j *jsonWriter) uint(k string, v uint64) {

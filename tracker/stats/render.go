@@ -42,58 +42,11 @@ var started = time.Now()
 // a title), so existing graphs keep working; "heap" and "store" are ours.
 func (p *Pages) Render(dst []byte, mode, format string) ([]byte, error) {
 	store, c := p.Store, p.Counters
-	up := time.Since(started)
-	secs := int64(up / time.Second)
-	uptime := fmt.Sprintf("%d seconds (%d hours)", secs, secs/3600)
-	rate := func(n uint64) string {
-		if secs == 0 {
-			return "0"
-		}
-		return strconv.FormatUint(n/uint64(secs), 10)
+	secs := int64(time.Since(started) / time.Second)
+	if out, ok := appendMRTG(dst, mode, store, c, secs); ok {
+		return out, nil
 	}
-	mrtg := func(a, b uint64, tail string) []byte {
-		return fmt.Appendf(dst, "%d\n%d\n%s\n%s", a, b, uptime, tail)
-	}
-	udpAnnounces := c.UDPAnnounces.Load() + c.UDPConnects.Load()
 	switch mode {
-	case "", "peer":
-		st := store.Stats()
-		peers := uint64(st.Peers4 + st.Peers6)
-		return fmt.Appendf(dst, "%d\n%d\nopentracker serving %d torrents\nopentracker", peers, st.Seeders, st.Torrents), nil
-	case "torr":
-		st := store.Stats()
-		return fmt.Appendf(dst, "%d\n0\nopentracker serving %d torrents\nopentracker", st.Torrents, st.Torrents), nil
-	case "conn":
-		accepts := c.TCPAccepts.Load() + c.UDPPackets.Load()
-		ok := c.HTTPAnnounces.Load() + udpAnnounces
-		return mrtg(accepts, ok, "opentracker connections, "+rate(accepts)+" conns/s :: "+rate(ok)+" success/s."), nil
-	case "scrp":
-		t, u := c.HTTPScrapes.Load(), c.UDPScrapes.Load()
-		return mrtg(t, u, "opentracker scrape stats, "+rate(t+u)+" scrape/s (tcp and udp)"), nil
-	case "udp4":
-		p := c.UDPPackets.Load()
-		return mrtg(p, udpAnnounces, "opentracker udp4 stats, "+rate(p)+" conns/s :: "+rate(udpAnnounces)+" success/s."), nil
-	case "tcp4":
-		a, n := c.TCPAccepts.Load(), c.HTTPAnnounces.Load()
-		return mrtg(a, n, "opentracker tcp4 stats, "+rate(a)+" conns/s :: "+rate(n)+" success/s."), nil
-	case "fscr":
-		n, b := c.FullScrapes.Load(), c.FullScrapeBytes.Load()
-		return mrtg(n*1000, b, "opentracker full scrape stats, "+rate(n*1000)+" conns/s :: "+rate(b)+" bytes/s."), nil
-	case "completed":
-		n := c.Completed.Load()
-		return mrtg(n, 0, "opentracker, "+strconv.FormatUint(n*3600/max(uint64(secs), 1), 10)+" completed/h."), nil
-	case "syncs":
-		// Records applied, and records of ours that were not sent because
-		// the sender fell behind (the reference's second value is 0).
-		n, d := c.SyncReceived.Load(), c.SyncDropped.Load()
-		return mrtg(n, d, "opentracker live sync, "+rate(n)+" peers/s, "+strconv.FormatUint(d, 10)+" records dropped."), nil
-	case "herr":
-		// The reference's seven lines (PAR: its parameter errors, COM: its
-		// refusal of compact=0, SRV: its internal errors, none of which
-		// happen here), then announces and scrapes answered with a failure
-		// reason, which it does not have.
-		return fmt.Appendf(dst, "302 RED %d\n400 ... %d\n400 PAR %d\n400 COM %d\n403 IP  %d\n404 INV %d\n500 SRV %d\nFAILURE %d\n",
-			c.HTTPRedirects.Load(), c.HTTPBadRequests.Load(), 0, 0, c.NotAuthorized.Load(), c.HTTPNotFound.Load(), 0, c.HTTPFailures.Load()), nil
 	case "top10", "top100":
 		n := 10
 		if mode == "top100" {
@@ -126,6 +79,63 @@ func (p *Pages) Render(dst []byte, mode, format string) ([]byte, error) {
 		return appendRenew(dst, store), nil
 	}
 	return dst, ErrUnknownMode
+}
+
+// appendMRTG appends the modes in the reference's MRTG layout (two values,
+// uptime, a title) and the herr table, with ok false for any other mode.
+func appendMRTG(dst []byte, mode string, store *swarm.Store, c *logic.Counters, secs int64) (out []byte, ok bool) {
+	uptime := fmt.Sprintf("%d seconds (%d hours)", secs, secs/3600)
+	rate := func(n uint64) string {
+		if secs == 0 {
+			return "0"
+		}
+		return strconv.FormatUint(n/uint64(secs), 10)
+	}
+	mrtg := func(a, b uint64, tail string) []byte {
+		return fmt.Appendf(dst, "%d\n%d\n%s\n%s", a, b, uptime, tail)
+	}
+	udpAnnounces := c.UDPAnnounces.Load() + c.UDPConnects.Load()
+	switch mode {
+	case "", "peer":
+		st := store.Stats()
+		peers := uint64(st.Peers4 + st.Peers6)
+		return fmt.Appendf(dst, "%d\n%d\nopentracker serving %d torrents\nopentracker", peers, st.Seeders, st.Torrents), true
+	case "torr":
+		st := store.Stats()
+		return fmt.Appendf(dst, "%d\n0\nopentracker serving %d torrents\nopentracker", st.Torrents, st.Torrents), true
+	case "conn":
+		accepts := c.TCPAccepts.Load() + c.UDPPackets.Load()
+		ok := c.HTTPAnnounces.Load() + udpAnnounces
+		return mrtg(accepts, ok, "opentracker connections, "+rate(accepts)+" conns/s :: "+rate(ok)+" success/s."), true
+	case "scrp":
+		t, u := c.HTTPScrapes.Load(), c.UDPScrapes.Load()
+		return mrtg(t, u, "opentracker scrape stats, "+rate(t+u)+" scrape/s (tcp and udp)"), true
+	case "udp4":
+		p := c.UDPPackets.Load()
+		return mrtg(p, udpAnnounces, "opentracker udp4 stats, "+rate(p)+" conns/s :: "+rate(udpAnnounces)+" success/s."), true
+	case "tcp4":
+		a, n := c.TCPAccepts.Load(), c.HTTPAnnounces.Load()
+		return mrtg(a, n, "opentracker tcp4 stats, "+rate(a)+" conns/s :: "+rate(n)+" success/s."), true
+	case "fscr":
+		n, b := c.FullScrapes.Load(), c.FullScrapeBytes.Load()
+		return mrtg(n*1000, b, "opentracker full scrape stats, "+rate(n*1000)+" conns/s :: "+rate(b)+" bytes/s."), true
+	case "completed":
+		n := c.Completed.Load()
+		return mrtg(n, 0, "opentracker, "+strconv.FormatUint(n*3600/max(uint64(secs), 1), 10)+" completed/h."), true
+	case "syncs":
+		// Records applied, and records of ours that were not sent because
+		// the sender fell behind (the reference's second value is 0).
+		n, d := c.SyncReceived.Load(), c.SyncDropped.Load()
+		return mrtg(n, d, "opentracker live sync, "+rate(n)+" peers/s, "+strconv.FormatUint(d, 10)+" records dropped."), true
+	case "herr":
+		// The reference's seven lines (PAR: its parameter errors, COM: its
+		// refusal of compact=0, SRV: its internal errors, none of which
+		// happen here), then announces and scrapes answered with a failure
+		// reason, which it does not have.
+		return fmt.Appendf(dst, "302 RED %d\n400 ... %d\n400 PAR %d\n400 COM %d\n403 IP  %d\n404 INV %d\n500 SRV %d\nFAILURE %d\n",
+			c.HTTPRedirects.Load(), c.HTTPBadRequests.Load(), 0, 0, c.NotAuthorized.Load(), c.HTTPNotFound.Load(), 0, c.HTTPFailures.Load()), true
+	}
+	return dst, false
 }
 
 func appendTPBS(dst []byte, store *swarm.Store, format string) ([]byte, error) {
