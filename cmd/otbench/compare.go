@@ -564,6 +564,20 @@ func printSummary(w io.Writer, out *compareOut) {
 	fmt.Fprintf(w, "(ours/s, ref/s: median responses per second; ratio: ours/reference, higher is better;\n"+
 		" RSS: median peak RSS; p99 in ms; cpu: server CPU µs per response; cpu x: reference µs / ours µs,\n"+
 		" higher is better, and less sensitive than throughput to other load on the machine)\n")
+	printLoadRange(w, out)
+	printScrapes(w, out)
+	printFills(w, out)
+	for k, v := range out.Skipped {
+		fmt.Fprintf(w, "skipped %s: %s\n", k, v)
+	}
+	for _, n := range out.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+// printLoadRange prints the load average over the runs: a high one means
+// other processes competed for the CPUs.
+func printLoadRange(w io.Writer, out *compareOut) {
 	lo, hi := 0.0, 0.0
 	for i, r := range out.Runs {
 		if i == 0 || r.LoadAvg < lo {
@@ -580,45 +594,50 @@ func printSummary(w io.Writer, out *compareOut) {
 		}
 		fmt.Fprintln(w)
 	}
-	if len(out.Scrapes) > 0 {
-		fmt.Fprintf(w, "\nfull scrape (GET /scrape of a store with one peer per torrent; median of 5 per round, then of rounds):\n")
-		for _, r := range out.Summary {
-			if strings.HasPrefix(r.Workload, "fullscrape") {
-				fmt.Fprintf(w, "  %-16s ours %8.1f ms, reference %8.1f ms, ratio ours/ref %.2f (lower is better)\n", r.Workload, r.Ours, r.Ref, r.Ratio)
-			}
-		}
-		seen := map[string]bool{}
-		for _, s := range out.Scrapes {
-			if !seen[s.Impl] {
-				seen[s.Impl] = true
-				fmt.Fprintf(w, "  %-9s %s\n", s.Impl, s.line())
-			}
+}
+
+// printScrapes prints the full scrape times.
+func printScrapes(w io.Writer, out *compareOut) {
+	if len(out.Scrapes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nfull scrape (GET /scrape of a store with one peer per torrent; median of 5 per round, then of rounds):\n")
+	for _, r := range out.Summary {
+		if strings.HasPrefix(r.Workload, "fullscrape") {
+			fmt.Fprintf(w, "  %-16s ours %8.1f ms, reference %8.1f ms, ratio ours/ref %.2f (lower is better)\n", r.Workload, r.Ours, r.Ref, r.Ratio)
 		}
 	}
-	if len(out.Fills) > 0 {
-		fmt.Fprintf(w, "\nmemory fill (distinct IPv4 peers over 10k torrents, RSS delta / peers):\n")
+	seen := map[string]bool{}
+	for _, s := range out.Scrapes {
+		if !seen[s.Impl] {
+			seen[s.Impl] = true
+			fmt.Fprintf(w, "  %-9s %s\n", s.Impl, s.line())
+		}
+	}
+}
+
+// printFills prints the memory fills and their bytes per peer, ours over
+// the reference's.
+func printFills(w io.Writer, out *compareOut) {
+	if len(out.Fills) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nmemory fill (distinct IPv4 peers over 10k torrents, RSS delta / peers):\n")
+	for _, f := range out.Fills {
+		fmt.Fprintf(w, "  %-9s %s\n", f.Impl, f.line())
+	}
+	for _, n := range uniquePeers(out.Fills) {
+		var o, r float64
 		for _, f := range out.Fills {
-			fmt.Fprintf(w, "  %-9s %s\n", f.Impl, f.line())
-		}
-		for _, n := range uniquePeers(out.Fills) {
-			var o, r float64
-			for _, f := range out.Fills {
-				if f.Peers == n && f.Impl == "ours" {
-					o = f.BytesPerPeer
-				} else if f.Peers == n {
-					r = f.BytesPerPeer
-				}
-			}
-			if o > 0 && r > 0 {
-				fmt.Fprintf(w, "  %d peers: bytes/peer ours/ref = %.2f (lower is better)\n", n, o/r)
+			if f.Peers == n && f.Impl == "ours" {
+				o = f.BytesPerPeer
+			} else if f.Peers == n {
+				r = f.BytesPerPeer
 			}
 		}
-	}
-	for k, v := range out.Skipped {
-		fmt.Fprintf(w, "skipped %s: %s\n", k, v)
-	}
-	for _, n := range out.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
+		if o > 0 && r > 0 {
+			fmt.Fprintf(w, "  %d peers: bytes/peer ours/ref = %.2f (lower is better)\n", n, o/r)
+		}
 	}
 }
 

@@ -33,15 +33,46 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 	s.c.HTTPAnnounces.Add(1)
 	w.counted = false
 	req := &w.req
+	var q announceQuery
+	if reason := s.parseAnnounce(r.query, req, &q); reason != "" {
+		return s.failure(w, reason)
+	}
+	addr := s.clientAddr(r, peer)
+	if q.ip != nil && (s.cfg.IPFromQuery || s.cfg.Admin.Contains(addr)) {
+		a, err := netip.ParseAddr(string(q.ip))
+		if err != nil || a.Zone() != "" {
+			return s.failure(w, reasonBadIP)
+		}
+		addr = a.Unmap()
+	}
+	req.Peer = netip.AddrPortFrom(addr, uint16(q.port))
+	res, err := s.t.Announce(req, &w.peers)
+	s.c.Announces.Record(logic.ProtoHTTP, addr, err)
+	w.counted = true
+	if err != nil {
+		// The policy's refusals (not authorized, tracker full) are
+		// constant texts: no allocation.
+		return s.failure(w, err.Error())
+	}
+	w.body = appendAnnounceReply(w.body[:0], &res, q.compact)
+	return okReply(w.body)
+}
+
+// announceQuery is what an announce's query says beyond logic.Request.
+type announceQuery struct {
+	port    int64 // 1..65535 once parsed
+	compact bool
+	ip      []byte // the ip parameter; nil when absent
+}
+
+// parseAnnounce reads an announce's query into req and q and returns the
+// first problem as a failure reason, "" when there is none.
+func (s *Server) parseAnnounce(query []byte, req *logic.Request, q *announceQuery) string {
 	*req = logic.Request{NumWant: s.cfg.NumWant, Families: logic.BothFamilies}
-	var (
-		haveHash bool
-		port     int64 = -1
-		compact        = true
-		ipParam  []byte
-	)
+	*q = announceQuery{port: -1, compact: true}
+	haveHash := false
 	var reason string // the first problem
-	wellFormed := eachParam(r.query, func(name, val []byte) bool {
+	wellFormed := eachParam(query, func(name, val []byte) bool {
 		switch {
 		case is(name, "info_hash"):
 			switch {
@@ -62,7 +93,7 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 			if !ok || n < 1 || n > 65535 {
 				reason = reasonBadPort
 			}
-			port = n
+			q.port = n
 		case is(name, "left"):
 			n, ok := parseInt(val)
 			if !ok {
@@ -76,43 +107,23 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 				req.NumWant = int(min(n, int64(s.cfg.MaxNumWant)))
 			}
 		case is(name, "compact"):
-			compact = !(len(val) == 1 && val[0] == '0')
+			q.compact = !(len(val) == 1 && val[0] == '0')
 		case is(name, "ip"):
-			ipParam = val
+			q.ip = val
 		}
 		return reason == ""
 	})
 	switch {
 	case !wellFormed:
-		return s.failure(w, reasonMalformed)
+		return reasonMalformed
 	case reason != "":
-		return s.failure(w, reason)
+		return reason
+	case !haveHash:
+		return reasonMissingHash
+	case q.port < 0:
+		return reasonMissingPort
 	}
-	if !haveHash {
-		return s.failure(w, reasonMissingHash)
-	}
-	if port < 0 {
-		return s.failure(w, reasonMissingPort)
-	}
-	addr := s.clientAddr(r, peer)
-	if ipParam != nil && (s.cfg.IPFromQuery || s.cfg.Admin.Contains(addr)) {
-		a, err := netip.ParseAddr(string(ipParam))
-		if err != nil || a.Zone() != "" {
-			return s.failure(w, reasonBadIP)
-		}
-		addr = a.Unmap()
-	}
-	req.Peer = netip.AddrPortFrom(addr, uint16(port))
-	res, err := s.t.Announce(req, &w.peers)
-	s.c.Announces.Record(logic.ProtoHTTP, addr, err)
-	w.counted = true
-	if err != nil {
-		// The policy's refusals (not authorized, tracker full) are
-		// constant texts: no allocation.
-		return s.failure(w, err.Error())
-	}
-	w.body = appendAnnounceReply(w.body[:0], &res, compact)
-	return okReply(w.body)
+	return ""
 }
 
 func parseEvent(v []byte) logic.Event {

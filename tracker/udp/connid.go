@@ -71,22 +71,12 @@ func (c *connIDs) sum(addr netip.AddrPort, window uint32) uint64 {
 func halfSipHash5(k0, k1, m0, m1, m2, m3, m4 uint32) uint64 {
 	v0, v1 := k0, k1^0xee // 0xee: the 64-bit tag variant
 	v2, v3 := k0^0x6c796765, k1^0x74656462
-	// The SipRound is written out in each loop rather than called: as a
-	// function (or a closure) the compiler does not inline it, and the
-	// state goes through memory on every round.
+	// sipRound takes and returns the state by value, so that it inlines
+	// and the state stays in registers.
 	for _, m := range [...]uint32{m0, m1, m2, m3, m4, 20 << 24} { // last: length block
 		v3 ^= m
 		for range 2 {
-			v0 += v1
-			v1 = bits.RotateLeft32(v1, 5) ^ v0
-			v0 = bits.RotateLeft32(v0, 16)
-			v2 += v3
-			v3 = bits.RotateLeft32(v3, 8) ^ v2
-			v0 += v3
-			v3 = bits.RotateLeft32(v3, 7) ^ v0
-			v2 += v1
-			v1 = bits.RotateLeft32(v1, 13) ^ v2
-			v2 = bits.RotateLeft32(v2, 16)
+			v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
 		}
 		v0 ^= m
 	}
@@ -94,20 +84,26 @@ func halfSipHash5(k0, k1, m0, m1, m2, m3, m4 uint32) uint64 {
 	v2 ^= 0xee
 	var lo uint32
 	for i := range 8 {
-		v0 += v1
-		v1 = bits.RotateLeft32(v1, 5) ^ v0
-		v0 = bits.RotateLeft32(v0, 16)
-		v2 += v3
-		v3 = bits.RotateLeft32(v3, 8) ^ v2
-		v0 += v3
-		v3 = bits.RotateLeft32(v3, 7) ^ v0
-		v2 += v1
-		v1 = bits.RotateLeft32(v1, 13) ^ v2
-		v2 = bits.RotateLeft32(v2, 16)
+		v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
 		if i == 3 {
 			lo = v1 ^ v3
 			v1 ^= 0xdd
 		}
 	}
 	return uint64(v1^v3)<<32 | uint64(lo)
+}
+
+// sipRound is HalfSipHash's round on the state v0..v3.
+func sipRound(v0, v1, v2, v3 uint32) (uint32, uint32, uint32, uint32) {
+	v0 += v1
+	v1 = bits.RotateLeft32(v1, 5) ^ v0
+	v0 = bits.RotateLeft32(v0, 16)
+	v2 += v3
+	v3 = bits.RotateLeft32(v3, 8) ^ v2
+	v0 += v3
+	v3 = bits.RotateLeft32(v3, 7) ^ v0
+	v2 += v1
+	v1 = bits.RotateLeft32(v1, 13) ^ v2
+	v2 = bits.RotateLeft32(v2, 16)
+	return v0, v1, v2, v3
 }
