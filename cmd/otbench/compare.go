@@ -210,13 +210,10 @@ func cmdCompare(args []string) error {
 	}
 	defer cleanup()
 
-	out := compareOut{Machine: getMachine(), Skipped: map[string]string{}, Settings: map[string]string{
-		"duration": lf.duration.String(), "rounds": fmt.Sprint(*rounds), "server_cpus": sf.cpus,
-		"load_cpus": sf.loadCPUs, "torrents": fmt.Sprint(lf.torrents), "peers": fmt.Sprint(lf.peers),
-		"udp_sockets_x_depth": fmt.Sprintf("%dx%d", orDefault(lf.conns, 8), lf.depth),
-		"http_connections":    fmt.Sprint(orDefault(lf.conns, 32)), "numwant": fmt.Sprint(lf.numWant),
-		"budget": sf.budget,
-	}}
+	out := newCompareOut(&sf, lf, *rounds)
+	out.Settings["udp_sockets_x_depth"] = fmt.Sprintf("%dx%d", orDefault(lf.conns, 8), lf.depth)
+	out.Settings["http_connections"] = fmt.Sprint(orDefault(lf.conns, 32))
+	out.Settings["numwant"] = fmt.Sprint(lf.numWant)
 	impls, err := compareImpls(&sf, *build, *withNull, out.Skipped)
 	if err != nil {
 		return err
@@ -238,6 +235,16 @@ func cmdCompare(args []string) error {
 	fmt.Fprintf(os.Stderr, "compare took %v\n", time.Since(t0).Round(time.Second))
 	printSummary(os.Stdout, &out)
 	return writeJSONFile(*outJSON, out)
+}
+
+// newCompareOut starts the results of a comparison: the machine and the
+// settings every comparison records.
+func newCompareOut(sf *serverFlags, lf loadFlags, rounds int) compareOut {
+	return compareOut{Machine: getMachine(), Skipped: map[string]string{}, Settings: map[string]string{
+		"duration": lf.duration.String(), "rounds": fmt.Sprint(rounds), "server_cpus": sf.cpus,
+		"load_cpus": sf.loadCPUs, "torrents": fmt.Sprint(lf.torrents), "peers": fmt.Sprint(lf.peers),
+		"budget": sf.budget,
+	}}
 }
 
 // compareImpls lists the trackers compare runs: ours, the reference and

@@ -4,7 +4,6 @@ package main
 
 import (
 	"runtime"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -52,28 +51,9 @@ type hworker struct {
 // request outstanding.
 func runHTTP(cfg loadConfig) (*counters, time.Duration, error) {
 	cfg.defaults()
-	results := make([]counters, cfg.Workers)
-	errs := make([]error, cfg.Workers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for wi := 0; wi < cfg.Workers; wi++ {
-		lo, hi := wi*cfg.Conns/cfg.Workers, (wi+1)*cfg.Conns/cfg.Workers
-		quota := uint64(0)
-		if cfg.MaxRequests > 0 {
-			quota = cfg.MaxRequests / uint64(cfg.Workers)
-			if wi == 0 {
-				quota += cfg.MaxRequests % uint64(cfg.Workers)
-			}
-		}
-		wg.Add(1)
-		go func(wi int) {
-			defer wg.Done()
-			errs[wi] = httpWorker(&cfg, lo, hi, quota, start, &results[wi], wi == 0)
-		}(wi)
-	}
-	wg.Wait()
-	total, err := mergeResults(results, errs)
-	return total, time.Since(start), err
+	return runWorkers(&cfg, func(wi, lo, hi int, quota uint64, start time.Time, c *counters) error {
+		return httpWorker(&cfg, lo, hi, quota, start, c, wi == 0)
+	})
 }
 
 func httpWorker(cfg *loadConfig, lo, hi int, quota uint64, start time.Time, c *counters, progress bool) error {

@@ -97,11 +97,8 @@ func cmdQemu(args []string) error {
 		return err
 	}
 	defer cleanup()
-	out := compareOut{Machine: getMachine(), Skipped: map[string]string{}, Settings: map[string]string{
-		"duration": lf.duration.String(), "rounds": fmt.Sprint(*rounds), "server_cpus": sf.cpus,
-		"load_cpus": sf.loadCPUs, "budget": sf.budget, "qemu_mips_cpu": qemuCPU,
-		"torrents": fmt.Sprint(lf.torrents), "peers": fmt.Sprint(lf.peers),
-	}}
+	out := newCompareOut(&sf, lf, *rounds)
+	out.Settings["qemu_mips_cpu"] = qemuCPU
 	impls, err := qemuImpls(root, dir, *only, *refRoot, out.Skipped)
 	if err != nil {
 		return err

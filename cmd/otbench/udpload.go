@@ -119,28 +119,9 @@ func runUDP(cfg loadConfig) (*counters, time.Duration, error) {
 		}
 		socks[i] = s
 	}
-	results := make([]counters, cfg.Workers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	errs := make([]error, cfg.Workers)
-	for wi := 0; wi < cfg.Workers; wi++ {
-		lo, hi := wi*cfg.Conns/cfg.Workers, (wi+1)*cfg.Conns/cfg.Workers
-		quota := uint64(0)
-		if cfg.MaxRequests > 0 {
-			quota = cfg.MaxRequests / uint64(cfg.Workers)
-			if wi == 0 {
-				quota += cfg.MaxRequests % uint64(cfg.Workers)
-			}
-		}
-		wg.Add(1)
-		go func(wi int) {
-			defer wg.Done()
-			errs[wi] = udpWorker(&cfg, socks[lo:hi], quota, start, &results[wi], wi == 0)
-		}(wi)
-	}
-	wg.Wait()
-	total, err := mergeResults(results, errs)
-	return total, time.Since(start), err
+	return runWorkers(&cfg, func(wi, lo, hi int, quota uint64, start time.Time, c *counters) error {
+		return udpWorker(&cfg, socks[lo:hi], quota, start, c, wi == 0)
+	})
 }
 
 func udpWorker(cfg *loadConfig, socks []*usock, quota uint64, start time.Time, c *counters, progress bool) error {
@@ -451,6 +432,34 @@ func udpExpire(cfg *loadConfig, s *usock, now, timeout int64, c *counters) {
 		}
 		s.free = append(s.free, int32(i))
 	}
+}
+
+// runWorkers runs cfg.Workers workers at once, each on its share [lo, hi)
+// of the connections (sockets) and of cfg.MaxRequests (the first takes the
+// remainder; 0: no limit), and merges their counters.
+func runWorkers(cfg *loadConfig, work func(wi, lo, hi int, quota uint64, start time.Time, c *counters) error) (*counters, time.Duration, error) {
+	results := make([]counters, cfg.Workers)
+	errs := make([]error, cfg.Workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for wi := 0; wi < cfg.Workers; wi++ {
+		lo, hi := wi*cfg.Conns/cfg.Workers, (wi+1)*cfg.Conns/cfg.Workers
+		quota := uint64(0)
+		if cfg.MaxRequests > 0 {
+			quota = cfg.MaxRequests / uint64(cfg.Workers)
+			if wi == 0 {
+				quota += cfg.MaxRequests % uint64(cfg.Workers)
+			}
+		}
+		wg.Add(1)
+		go func(wi int) {
+			defer wg.Done()
+			errs[wi] = work(wi, lo, hi, quota, start, &results[wi])
+		}(wi)
+	}
+	wg.Wait()
+	total, err := mergeResults(results, errs)
+	return total, time.Since(start), err
 }
 
 // mergeResults adds up the workers' counters and returns the first error.
