@@ -15,32 +15,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/opentracker-go/opentracker/internal/testdaemon"
 	"github.com/opentracker-go/opentracker/tracker/bencode"
 )
 
 var daemonBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ot-e2e")
-	if err != nil {
-		panic(err)
-	}
-	daemonBin = filepath.Join(dir, "opentracker")
-	build := exec.Command("go", "build", "-o", daemonBin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the daemon:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testdaemon.Main(m, &daemonBin) }
 
 // get sends one HTTP request over a fresh connection and returns the
 // status code and body.
@@ -366,7 +351,7 @@ func TestLogStreams(t *testing.T) {
 	cfg := filepath.Join(dir, "ot.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("memory_budget = \"8M\"\n[listen]\ntcp = [\"127.0.0.1:0\"]\nudp = []\n[state]\nfile = %q\n", stateFile)), 0o644)
 	cmd := exec.Command(daemonBin, "-f", cfg)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testdaemon.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -383,22 +368,4 @@ func TestLogStreams(t *testing.T) {
 	if !strings.Contains(stderr.String(), stateFile+":1:") || strings.Contains(stderr.String(), "listening") {
 		t.Errorf("stderr: %q", stderr.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
