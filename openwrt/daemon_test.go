@@ -6,119 +6,41 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opentracker-go/opentracker/internal/testdaemon"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// daemon is a running opentracker (maybe under qemu-user) whose stderr is
-// collected line by line.
-type daemon struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	log  []string
-	more chan struct{} // signalled on each new line and at exit
-	done chan struct{} // closed when the process exited
-	err  error         // exit status, valid after done
-}
+// daemon is a running opentracker (maybe under qemu-user, or an init
+// script's command line): testdaemon's, with waits long enough for
+// qemu-user on a loaded machine.
+type daemon struct{ *testdaemon.Process }
 
 // startDaemon runs prefix+argv (prefix: the qemu command, or nil).
 func startDaemon(t *testing.T, prefix, argv, env []string) *daemon {
 	t.Helper()
-	args := append(append([]string{}, prefix...), argv...)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = cmd.Stderr // routine messages: stdout; problems: stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d := &daemon{cmd: cmd, more: make(chan struct{}, 1), done: make(chan struct{})}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			d.mu.Lock()
-			d.log = append(d.log, sc.Text())
-			d.mu.Unlock()
-			d.poke()
-		}
-		d.err = cmd.Wait()
-		close(d.done)
-		d.poke()
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-d.done:
-		default:
-			cmd.Process.Kill()
-			<-d.done
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", d.text())
-		}
-	})
-	return d
+	return &daemon{testdaemon.Start(t, prefix, argv, env)}
 }
 
-func (d *daemon) poke() {
-	select {
-	case d.more <- struct{}{}:
-	default:
-	}
-}
-
-func (d *daemon) text() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return strings.Join(d.log, "\n")
-}
-
-func (d *daemon) exited() bool {
-	select {
-	case <-d.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// waitLog waits for a stderr line containing s.
+// waitLog waits for a logged line containing s.
 func (d *daemon) waitLog(t *testing.T, s string) {
 	t.Helper()
-	deadline := time.After(60 * time.Second)
-	for {
-		if strings.Contains(d.text(), s) {
-			return
-		}
-		if d.exited() {
-			t.Fatalf("daemon exited (%v) before logging %q:\n%s", d.err, s, d.text())
-		}
-		select {
-		case <-d.more:
-		case <-deadline:
-			t.Fatalf("no %q in the daemon's log after 60s:\n%s", s, d.text())
-		}
-	}
+	d.WaitLog(t, s, 60*time.Second)
 }
 
 // hup sends SIGHUP (re-read the access list) and checks the daemon lives on.
 func (d *daemon) hup(t *testing.T) {
 	t.Helper()
-	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	d.Signal(t, syscall.SIGHUP)
 	select {
-	case <-d.done:
-		t.Fatalf("daemon exited on SIGHUP (%v):\n%s", d.err, d.text())
+	case <-d.Done():
+		t.Fatalf("daemon exited on SIGHUP (%v):\n%s", d.Err(), d.Log())
 	case <-time.After(500 * time.Millisecond):
 	}
 }
@@ -126,17 +48,7 @@ func (d *daemon) hup(t *testing.T) {
 // stop sends SIGTERM and expects a clean exit.
 func (d *daemon) stop(t *testing.T) {
 	t.Helper()
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-d.done:
-		if d.err != nil {
-			t.Errorf("daemon exit after SIGTERM: %v\n%s", d.err, d.text())
-		}
-	case <-time.After(30 * time.Second):
-		t.Errorf("daemon still running 30s after SIGTERM:\n%s", d.text())
-	}
+	d.Stop(t, 30*time.Second)
 }
 
 // announce sends one HTTP announce over a raw TCP connection and checks for

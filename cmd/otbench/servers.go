@@ -3,10 +3,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -138,29 +136,6 @@ func refBinary(flagPath string) string {
 	return reftest.Binary()
 }
 
-// writeWhitelist writes the info_hashes of torrents [0, n) of the workload
-// seed in opentracker's access list format.
-func writeWhitelist(path string, seed uint64, n int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 1<<16)
-	var h [20]byte
-	var line [41]byte
-	line[40] = '\n'
-	for i := 0; i < n; i++ {
-		infoHash(h[:], seed, uint32(i))
-		hex.Encode(line[:40], h[:])
-		bw.Write(line[:])
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // startRef starts the reference: IPv4 only, whitelist mode (the only mode
 // Debian builds), chrooted to dir when root, stats and full scrape blessed
 // for 127.0.0.1.
@@ -174,7 +149,7 @@ func startRefWith(wrapper []string, ldRoot, bin, dir, cpus string, seed uint64, 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeWhitelist(filepath.Join(dir, "whitelist.txt"), seed, torrents); err != nil {
+	if err := reftest.WriteWhitelist(dir, workloadHashes(seed, torrents)); err != nil {
 		return nil, err
 	}
 	s, err := newLoopbackServer("reference")

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // rng is a small, allocation-free PRNG (splitmix64). It is not for crypto;
@@ -34,6 +36,20 @@ func infoHash(dst []byte, seed uint64, i uint32) {
 	r := rng{s: seed ^ (uint64(i) << 20) ^ 0x5bd1e995}
 	binary.BigEndian.PutUint64(dst[4:12], r.next())
 	binary.BigEndian.PutUint64(dst[12:20], r.next())
+}
+
+// workloadHashes yields the info_hashes of torrents [0, n) of the workload
+// seed (the reference's whitelist).
+func workloadHashes(seed uint64, n int) func(yield func(logic.InfoHash) bool) {
+	return func(yield func(logic.InfoHash) bool) {
+		var h logic.InfoHash
+		for i := 0; i < n; i++ {
+			infoHash(h[:], seed, uint32(i))
+			if !yield(h) {
+				return
+			}
+		}
+	}
 }
 
 // Peer flags.

@@ -15,17 +15,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/opentracker-go/opentracker/internal/testdaemon"
 	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
@@ -41,7 +41,7 @@ type Ref struct {
 	Dir      string // chroot / working directory holding whitelist.txt
 
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testdaemon.Buffer
 	done chan struct{}
 }
 
@@ -86,14 +86,15 @@ func Start(t testing.TB, hashes []logic.InfoHash) *Ref {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var wl strings.Builder
-	for _, h := range hashes {
-		wl.WriteString(hex.EncodeToString(h[:]))
-		wl.WriteByte('\n')
+	probed := func(yield func(logic.InfoHash) bool) {
+		for _, h := range hashes {
+			if !yield(h) {
+				return
+			}
+		}
+		yield(Probe)
 	}
-	wl.WriteString(hex.EncodeToString(Probe[:]))
-	wl.WriteByte('\n')
-	if err := os.WriteFile(filepath.Join(dir, "whitelist.txt"), []byte(wl.String()), 0o644); err != nil {
+	if err := WriteWhitelist(dir, probed); err != nil {
 		t.Fatal(err)
 	}
 
@@ -112,13 +113,34 @@ func Start(t testing.TB, hashes []logic.InfoHash) *Ref {
 	return nil
 }
 
+// WriteWhitelist writes dir/whitelist.txt, where Args points the reference,
+// in its access list format: one hex info_hash a line.
+func WriteWhitelist(dir string, hashes iter.Seq[logic.InfoHash]) error {
+	f, err := os.Create(filepath.Join(dir, "whitelist.txt"))
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	var line [41]byte
+	line[40] = '\n'
+	for h := range hashes {
+		hex.Encode(line[:40], h[:])
+		bw.Write(line[:])
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func start(bin, dir string) (*Ref, error) {
 	tcp, udp, err := freePorts()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, Args(dir, tcp, udp)...)
-	out := &lockedBuffer{}
+	out := &testdaemon.Buffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
@@ -264,20 +286,3 @@ func escape(b []byte) string {
 
 // Escape percent-encodes b for use in a query string.
 func Escape(b []byte) string { return escape(b) }
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

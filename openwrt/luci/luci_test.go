@@ -1,7 +1,6 @@
 package luci
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opentracker-go/opentracker/internal/testdaemon"
 )
 
 const (
@@ -28,22 +29,7 @@ const (
 
 var daemonBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "luci-test")
-	if err != nil {
-		panic(err)
-	}
-	daemonBin = filepath.Join(dir, "opentracker")
-	build := exec.Command("go", "build", "-o", daemonBin, "../../cmd/opentracker")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the daemon:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testdaemon.Main(m, &daemonBin) }
 
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
@@ -185,37 +171,9 @@ type daemon struct {
 
 func startDaemon(t *testing.T, toml string) *daemon {
 	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "ot.toml")
 	toml = "memory_budget = \"1M\"\n[listen]\ntcp = [\"127.0.0.1:0\", \"[::1]:0\"]\nudp = [\"127.0.0.1:0\"]\n" + toml
-	os.WriteFile(cfg, []byte(toml), 0o644)
-	d := &daemon{cmd: exec.Command(daemonBin, "-f", cfg)}
-	out, _ := d.cmd.StdoutPipe()
-	d.cmd.Stderr = d.cmd.Stdout
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.cmd.Process.Kill(); d.cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "opentracker: listening "); ok {
-				proto, addr, _ := strings.Cut(rest, " ")
-				if proto == "tcp" {
-					d.tcp = append(d.tcp, netip.MustParseAddrPort(addr))
-				} else {
-					d.udp = append(d.udp, netip.MustParseAddrPort(addr))
-					close(ready)
-				}
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("daemon did not bind")
-	}
-	return d
+	p := testdaemon.Launch(t, daemonBin, nil, toml, testdaemon.Binds(1))
+	return &daemon{cmd: p.Cmd, tcp: p.TCP(), udp: p.UDP()}
 }
 
 // announce sends one HTTP announce and reads the reply.
