@@ -178,7 +178,7 @@ func serve(cfg *config.Config, lg logs) error {
 		f.Feed(acl, fifoAdds[i], warn.Printf)
 	}
 	if f := cfg.State.File; f != "" {
-		n, problems, err := state.Load(f, store, acl.Allowed, swarm.DefaultTorrentTimeout)
+		n, problems, err := state.Load(f, store, acl.Allowed)
 		for _, p := range problems {
 			warn.Print(p)
 		}
@@ -196,7 +196,7 @@ func serve(cfg *config.Config, lg logs) error {
 		case err != nil:
 			warn.Printf("state: %v", err)
 		default:
-			info.Printf("state: restored %d torrents from %s", n, f)
+			info.Printf("state: restored %d torrents and %d peers from %s", n.Torrents, n.Peers, f)
 		}
 	}
 
@@ -227,7 +227,7 @@ func serve(cfg *config.Config, lg logs) error {
 		if cfg.State.File == "" {
 			return
 		}
-		if err := state.Save(cfg.State.File, store); err != nil {
+		if _, err := state.Save(cfg.State.File, store); err != nil {
 			warn.Printf("state: %v", err)
 		}
 	}
