@@ -24,7 +24,11 @@ func walk(t *testing.T, s *Store, max int) []string {
 	for more, pieces := true, 0; more; pieces++ {
 		n := 0
 		more = s.Snapshot(&c, max,
-			func(r *TorrentRecord) { n++; cur = r.InfoHash; out = append(out, fmt.Sprintf("T %x age %d completed %d", r.InfoHash[:4], r.Age, r.Completed)) },
+			func(r *TorrentRecord) {
+				n++
+				cur = r.InfoHash
+				out = append(out, fmt.Sprintf("T %x age %d completed %d", r.InfoHash[:4], r.Age, r.Completed))
+			},
 			func(r *PeerRecord) {
 				n++
 				out = append(out, fmt.Sprintf("P %x %v age %d seeder %v completed %v", cur[:4], r.Peer, r.Age, r.Seeder, r.Completed))
