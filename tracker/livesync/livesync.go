@@ -21,10 +21,18 @@ import (
 // main loop wakes up); this one is a real timer.
 const DefaultFlushDelay = time.Second
 
-// packetPool is how many packet buffers exist; when the sender falls behind
-// and all are queued, further records are dropped (and counted), so Send
-// never blocks or allocates.
+// packetPool is how many packet buffers exist. When the sender falls
+// behind and all of them hold full packets, Send writes the oldest one
+// itself and reuses its buffer: a burst of announces slows down by one
+// packet write per 36 records instead of losing records, and Send never
+// allocates. (A burst of 5000 new peers on one CPU used to lose two thirds
+// of its records here.)
 const packetPool = 16
+
+// writeTimeout bounds one packet write, and so how long Send can wait when
+// it writes a packet itself; a packet not written in time counts as
+// dropped records.
+const writeTimeout = time.Second
 
 // Config configures a Syncer.
 type Config struct {
@@ -60,15 +68,21 @@ type Syncer struct {
 	mu      sync.Mutex
 	pending [2]*packet // by type; guarded by mu
 	free    chan *packet
-	full    chan *packet
+	full    chan *packet // full packets, oldest first
 	kick    chan struct{}
+	fullNow chan struct{} // a packet was queued in full
+	// wmu makes taking a packet from full and writing it one step, so that
+	// packets leave in the order they were filled whether the sender or a
+	// Send writes them.
+	wmu sync.Mutex
 
 	stop      chan struct{}
 	done      sync.WaitGroup
 	startOnce sync.Once
 	closeOnce sync.Once
 
-	sent, dropped, received, rejected atomic.Uint64
+	sent, received, rejected    atomic.Uint64
+	recordsSent, recordsDropped atomic.Uint64
 }
 
 type packet struct {
@@ -79,14 +93,15 @@ type packet struct {
 // Stats are a Syncer's own counts.
 type Stats struct {
 	PacketsSent     uint64 // packets written
-	RecordsDropped  uint64 // records lost because the sender fell behind
+	RecordsSent     uint64 // records in them
+	RecordsDropped  uint64 // records in packets whose write failed
 	PacketsReceived uint64 // packets of known type from nodes, not our own
 	PacketsRejected uint64 // packets from elsewhere, our own, short or of unknown type
 }
 
 // Stats returns the counts so far.
 func (s *Syncer) Stats() Stats {
-	return Stats{s.sent.Load(), s.dropped.Load(), s.received.Load(), s.rejected.Load()}
+	return Stats{s.sent.Load(), s.recordsSent.Load(), s.recordsDropped.Load(), s.received.Load(), s.rejected.Load()}
 }
 
 // newSyncer makes a Syncer without sockets.
@@ -98,11 +113,12 @@ func newSyncer(cfg Config, store *swarm.Store, acl *access.List, counters *stats
 		counters = new(stats.Counters)
 	}
 	s := &Syncer{cfg: cfg, store: store, acl: acl, counters: counters,
-		free: make(chan *packet, packetPool),
-		full: make(chan *packet, packetPool),
-		kick: make(chan struct{}, 1),
-		stop: make(chan struct{}),
-		dst:  netip.AddrPortFrom(Group, Port),
+		free:    make(chan *packet, packetPool),
+		full:    make(chan *packet, packetPool),
+		kick:    make(chan struct{}, 1),
+		fullNow: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		dst:     netip.AddrPortFrom(Group, Port),
 	}
 	// crypto/rand: upstream seeds random() with the start second, so
 	// trackers started in the same second share an id and ignore each other.
@@ -137,6 +153,7 @@ func Open(cfg Config, store *swarm.Store, acl *access.List, counters *stats.Coun
 		return nil, err
 	}
 	s.write = func(p []byte) error {
+		s.send.SetWriteDeadline(time.Now().Add(writeTimeout))
 		_, err := s.send.WriteToUDPAddrPort(p, s.dst)
 		return err
 	}
@@ -182,7 +199,8 @@ func (s *Syncer) Close() error {
 
 // Send queues one announce for the cluster. It is the store's Observe
 // hook, on the announce hot path: it takes a short lock, copies one record
-// into a fixed buffer and never blocks or allocates.
+// into a fixed buffer and never allocates. It waits only when the sender
+// has fallen a whole pool of packets behind: it then writes one itself.
 func (s *Syncer) Send(n swarm.News) {
 	flags := Flags(&n)
 	s.mu.Lock()
@@ -199,8 +217,10 @@ func (s *Syncer) appendLocked(typ uint32, n *swarm.News, flags byte) {
 		select {
 		case p = <-s.free:
 		default:
-			s.dropped.Add(1)
-			return
+			// Every buffer holds a full packet (at most three are
+			// partial or being written): write the oldest here.
+			s.writeOldest()
+			p = <-s.free // only Send takes from free, under mu
 		}
 		copy(p.buf[:4], s.id[:])
 		binary.BigEndian.PutUint32(p.buf[4:8], typ)
@@ -217,6 +237,10 @@ func (s *Syncer) appendLocked(typ uint32, n *swarm.News, flags byte) {
 	if p.n+size > MaxPacket {
 		s.pending[typ] = nil
 		s.full <- p // never blocks: full has room for every packet
+		select {
+		case s.fullNow <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -229,8 +253,9 @@ func (s *Syncer) sender() {
 	armed := false
 	for {
 		select {
-		case p := <-s.full:
-			s.emit(p)
+		case <-s.fullNow:
+			for s.writeOldest() {
+			}
 		case <-s.kick:
 			if !armed {
 				timer.Reset(s.cfg.FlushDelay)
@@ -249,19 +274,14 @@ func (s *Syncer) sender() {
 
 // flush writes the queued full packets, then the partial ones.
 func (s *Syncer) flush() {
-	for {
-		select {
-		case p := <-s.full:
-			s.emit(p)
-			continue
-		default:
-		}
-		break
+	for s.writeOldest() {
 	}
 	s.mu.Lock()
 	p4, p6 := s.pending[TypeV4], s.pending[TypeV6]
 	s.pending = [2]*packet{}
 	s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	for _, p := range [2]*packet{p6, p4} {
 		if p != nil {
 			s.emit(p)
@@ -269,9 +289,33 @@ func (s *Syncer) flush() {
 	}
 }
 
+// writeOldest writes the oldest full packet, if any, and frees its buffer.
+func (s *Syncer) writeOldest() bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	select {
+	case p := <-s.full:
+		s.emit(p)
+		return true
+	default:
+		return false
+	}
+}
+
+// emit writes p, counts its records as sent or dropped, and frees it.
+// wmu is held.
 func (s *Syncer) emit(p *packet) {
-	if p.n > HeaderSize && s.write(p.buf[:p.n]) == nil {
-		s.sent.Add(1)
+	if p.n > HeaderSize {
+		_, typ, _ := Header(p.buf[:p.n])
+		records := uint64((p.n - HeaderSize) / recordSize(typ))
+		if s.write(p.buf[:p.n]) == nil {
+			s.sent.Add(1)
+			s.recordsSent.Add(records)
+			s.counters.SyncSent.Add(records)
+		} else {
+			s.recordsDropped.Add(records)
+			s.counters.SyncDropped.Add(records)
+		}
 	}
 	p.n = 0
 	s.free <- p

@@ -67,8 +67,10 @@ func Render(dst []byte, mode, format string, store *swarm.Store, c *Counters) ([
 		n := c.Completed.Load()
 		return mrtg(n, 0, "opentracker, "+strconv.FormatUint(n*3600/max(uint64(secs), 1), 10)+" completed/h."), nil
 	case "syncs":
-		n := c.SyncReceived.Load()
-		return mrtg(n, 0, "opentracker live sync, "+rate(n)+" peers/s."), nil
+		// The reference's second value is always 0; ours is the records
+		// this tracker could not send, so that a graph shows any loss.
+		n, sent, dropped := c.SyncReceived.Load(), c.SyncSent.Load(), c.SyncDropped.Load()
+		return mrtg(n, dropped, fmt.Sprintf("opentracker live sync, %s peers/s :: %d records sent, %d dropped.", rate(n), sent, dropped)), nil
 	case "herr":
 		return fmt.Appendf(dst, "302 RED %d\n400 ... %d\n400 PAR %d\n403 IP  %d\n404 INV %d\nFAILURE %d\n",
 			c.HTTPRedirects.Load(), c.HTTPBadRequests.Load(), 0, c.NotAuthorized.Load(), c.HTTPNotFound.Load(), c.HTTPFailures.Load()), nil
@@ -215,7 +217,8 @@ func appendEverything(dst []byte, store *swarm.Store, c *Counters, secs int64) [
 		c.TCPAccepts.Load(), c.HTTPAnnounces.Load(), c.HTTPScrapes.Load())
 	dst = fmt.Appendf(dst, "    <udp>\n      <overall>%d</overall>\n      <connect>%d</connect>\n      <announce>%d</announce>\n      <scrape>%d</scrape>\n      <missmatch>%d</missmatch>\n    </udp>\n  </connections>\n",
 		c.UDPPackets.Load(), c.UDPConnects.Load(), c.UDPAnnounces.Load(), c.UDPScrapes.Load(), c.UDPMismatch.Load())
-	dst = fmt.Appendf(dst, "  <livesync>\n    <count>%d</count>\n  </livesync>\n", c.SyncReceived.Load())
+	dst = fmt.Appendf(dst, "  <livesync>\n    <count>%d</count>\n    <sent>%d</sent>\n    <dropped>%d</dropped>\n  </livesync>\n",
+		c.SyncReceived.Load(), c.SyncSent.Load(), c.SyncDropped.Load())
 	dst = append(dst, "  <debug>\n    <renew>\n"...)
 	for m, n := range store.Renewals() {
 		dst = fmt.Appendf(dst, "      <count interval=\"%02d\">%d</count>\n", m, n)

@@ -61,3 +61,23 @@ func TestRenderModes(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncsShowsDroppedRecords: mode=syncs keeps the reference's layout
+// (records received first) with the records this tracker could not send as
+// the second value, and both modes show records sent and dropped.
+func TestSyncsShowsDroppedRecords(t *testing.T) {
+	s := testStore(t)
+	var c Counters
+	c.SyncReceived.Add(7)
+	c.SyncSent.Add(5000)
+	c.SyncDropped.Add(12)
+	got, err := Render(nil, "syncs", "", s, &c)
+	lines := strings.Split(string(got), "\n")
+	if err != nil || len(lines) != 4 || lines[0] != "7" || lines[1] != "12" || !strings.HasSuffix(lines[3], "5000 records sent, 12 dropped.") {
+		t.Errorf("syncs: %q, %v", got, err)
+	}
+	got, _ = Render(nil, "everything", "", s, &c)
+	if !strings.Contains(string(got), "<livesync>\n    <count>7</count>\n    <sent>5000</sent>\n    <dropped>12</dropped>\n  </livesync>") {
+		t.Errorf("everything: %q", got)
+	}
+}
