@@ -2,10 +2,10 @@ package livesync
 
 import (
 	"bytes"
-	"errors"
-	"runtime"
 	"encoding/hex"
+	"errors"
 	"net/netip"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
