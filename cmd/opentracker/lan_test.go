@@ -289,11 +289,11 @@ var (
 // lanCase is one run: a seeder announces over proto and family, the tracker
 // restarts or reloads, a leecher downloads.
 type lanCase struct {
-	name           string
+	name            string
 	seeder, leecher btClient
-	v6             bool
-	proto          string
-	event          string // "restart" (SIGTERM and start again) or "reload" (SIGHUP)
+	v6              bool
+	proto           string
+	event           string // "restart" (SIGTERM and start again) or "reload" (SIGHUP)
 }
 
 func TestLANClientsKeepTheSwarm(t *testing.T) {
