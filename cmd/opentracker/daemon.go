@@ -24,10 +24,6 @@ import (
 	"github.com/opentracker-go/opentracker/tracker/udp"
 )
 
-// stateSaveEvery bounds what a power cut loses on a router: the daemon also
-// saves on a clean exit.
-const stateSaveEvery = 10 * time.Minute
-
 // serve runs the tracker until SIGTERM or SIGINT. The order follows the
 // reference: allocate, bind every socket, drop privileges, then read files
 // (whose paths are inside the chroot) and start serving.
@@ -221,19 +217,12 @@ func serve(cfg *config.Config, lg logs) error {
 	}
 	packets.Start()
 
-	saveTick := time.NewTicker(stateSaveEvery)
-	defer saveTick.Stop()
-	save := func() {
-		if cfg.State.File == "" {
-			return
-		}
-		if _, err := state.Save(cfg.State.File, store); err != nil {
-			warn.Printf("state: %v", err)
-		}
-	}
+	saves := newSaveTimer(cfg.State.SaveInterval)
+	defer saves.stop()
+	save := func() { saveState(cfg.State.File, store, lg) }
 	for {
 		select {
-		case <-saveTick.C:
+		case <-saves.c():
 			save()
 			continue
 		case sig := <-signals:
@@ -245,21 +234,25 @@ func serve(cfg *config.Config, lg logs) error {
 				}
 				continue
 			}
-			info.Printf("%v: shutting down", sig)
+			info.Printf("%v: saving the state, then shutting down", sig)
 		}
 		break
 	}
-	web.Close()
-	packets.Close()
-	if peerSync != nil {
-		peerSync.Close()
-	}
-	for _, f := range fifos {
-		f.Close()
-	}
-	cancel()
-	wg.Wait()
+	// Save first: whatever the connections do, procd's SIGKILL 10 s after
+	// SIGTERM must not come before the save.
 	save()
+	closeWithin(shutdownLimit, warn, func() {
+		web.Close()
+		packets.Close()
+		if peerSync != nil {
+			peerSync.Close()
+		}
+		for _, f := range fifos {
+			f.Close()
+		}
+		cancel()
+		wg.Wait()
+	})
 	return nil
 }
 

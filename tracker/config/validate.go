@@ -83,6 +83,9 @@ func (c *Config) Validate() error {
 	case h.IdleTimeout < 1 || h.IdleTimeout > 3600:
 		return bad("http.idle_timeout", "%d seconds is outside 1..3600", h.IdleTimeout)
 	}
+	if s := c.State.SaveInterval; s != 0 && (s < 5 || s > 86400) {
+		return bad("state.save_interval", "%d seconds is outside 5..86400 (0: only on SIGTERM)", s)
+	}
 	if c.UDP.Workers < 0 || c.UDP.Workers > 256 {
 		return bad("udp.workers", "%d is outside 0..256", c.UDP.Workers)
 	}

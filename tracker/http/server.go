@@ -276,7 +276,8 @@ func (s *Server) closeIdle() {
 }
 
 // Close stops all listeners, closes idle connections, lets requests being
-// handled finish their reply, and waits for every connection to end.
+// handled finish their reply for up to half a second, cuts the writes still
+// blocked after that, and waits for every connection to end.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closing.Store(true)
@@ -297,8 +298,35 @@ func (s *Server) Close() error {
 		cn.nc.SetReadDeadline(past)
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
+	// Replies being written get closeGrace to finish. A client that sends
+	// requests and never reads would otherwise hold Close for the whole
+	// write deadline (the idle timeout), past procd's 10 s before SIGKILL.
+	if !waitFor(&s.wg, closeGrace) {
+		s.mu.Lock()
+		for cn := range s.conns {
+			cn.nc.SetWriteDeadline(past)
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	}
 	return err
+}
+
+// closeGrace is how long Close lets replies being written finish.
+const closeGrace = 500 * time.Millisecond
+
+// waitFor waits for wg up to d and reports whether it finished.
+func waitFor(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // peerOf returns the unmapped remote address of nc.
