@@ -9,12 +9,16 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/state"
+	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
 // stopDaemon sends sig and returns how long the daemon took to exit.
@@ -107,5 +111,129 @@ func TestCloseWithinGivesUp(t *testing.T) {
 	closeWithin(5*time.Second, warn, func() { time.Sleep(50 * time.Millisecond); finished = true })
 	if !finished || buf.Len() != 0 {
 		t.Fatalf("close not waited for: %v %q", finished, buf.String())
+	}
+}
+
+// agedState writes a state file as a tracker that ran at now would have:
+// one torrent with two peers, one announced 40 and one 5 minutes before,
+// and one torrent without peers whose last announce was 23 hours before.
+func agedState(t *testing.T, path string, now time.Time) {
+	t.Helper()
+	clock := now.Add(-23 * time.Hour)
+	s, err := swarm.New(swarm.Config{MemoryBudget: 1 << 20, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf swarm.PeerBuffer
+	at := func(when time.Time, h swarm.InfoHash, peer string, ev swarm.Event) {
+		clock = when
+		s.Tick()
+		if _, err := s.Announce(&swarm.Request{InfoHash: h, Peer: netip.MustParseAddrPort(peer), Seeder: true, Event: ev}, &buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at(now.Add(-23*time.Hour), oldTorrent, "10.1.1.1:1", swarm.EventCompleted)
+	at(now.Add(-23*time.Hour), oldTorrent, "10.1.1.1:1", swarm.EventStopped)
+	at(now.Add(-40*time.Minute), swarmTorrent, "10.0.0.40:6881", swarm.EventNone)
+	at(now.Add(-5*time.Minute), swarmTorrent, "[fd00::5]:51413", swarm.EventNone)
+	clock = now
+	s.Tick()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := state.Write(f, s, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	swarmTorrent = swarm.InfoHash([]byte("swarmswarmswarmswarm"))
+	oldTorrent   = swarm.InfoHash([]byte("oldoldoldoldoldoldol"))
+)
+
+// stateAges reads a state file as of now and returns the torrents' and the
+// peers' ages in minutes, keyed by hash and by hash and peer.
+func stateAges(t *testing.T, path string, now time.Time) map[string]uint32 {
+	t.Helper()
+	s, err := swarm.New(swarm.Config{MemoryBudget: 1 << 20, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, problems, err := state.Read(f, path, s, nil, now); err != nil || len(problems) > 0 {
+		t.Fatalf("reading %s: %v %v", path, problems, err)
+	}
+	ages := map[string]uint32{}
+	var c swarm.SnapshotCursor
+	var h swarm.InfoHash
+	for s.Snapshot(&c, 1<<20, func(r *swarm.TorrentRecord) { h = r.InfoHash; ages[string(h[:])] = r.Age },
+		func(r *swarm.PeerRecord) { ages[string(h[:])+" "+r.Peer.String()] = r.Age }) {
+	}
+	return ages
+}
+
+// TestRestartKeepsPeersWithTheirAge: a tracker restarted from a state file
+// hands out the peers it held, and saves them again with their real ages
+// (45 - age = the time they have left), whether it was stopped by SIGTERM
+// or killed after a periodic save; a torrent last announced 23 hours
+// before keeps that age instead of starting its 24 hours again.
+func TestRestartKeepsPeersWithTheirAge(t *testing.T) {
+	dir := t.TempDir()
+	stateFile := filepath.Join(dir, "state")
+	start := time.Now()
+	agedState(t, stateFile, start)
+	toml := fmt.Sprintf("[state]\nfile = %q\nsave_interval = 5\n", stateFile)
+
+	check := func(when string) {
+		t.Helper()
+		ages := stateAges(t, stateFile, time.Now())
+		elapsed := uint32(time.Since(start) / time.Minute)
+		for key, want := range map[string]uint32{
+			string(oldTorrent[:]):                        23 * 60,
+			string(swarmTorrent[:]) + " 10.0.0.40:6881":  40,
+			string(swarmTorrent[:]) + " [fd00::5]:51413": 5,
+		} {
+			got, ok := ages[key]
+			if !ok || got < want || got > want+elapsed+1 {
+				t.Fatalf("%s: %q has age %d min (present %v), want %d", when, key, got, ok, want)
+			}
+			if strings.Contains(key, " ") {
+				t.Logf("%s: peer %s: age %d min, %d min left", when, key[21:], got, 45-got)
+			}
+		}
+	}
+	for round, stop := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		d := startDaemon(t, toml)
+		d.waitLog(t, "restored 2 torrents and 2 peers")
+		_, body := get(t, d.tcp[0], announceURL(string(swarmTorrent[:]), 7000+round, 5, "&numwant=50"))
+		reply := decode(t, body)
+		p4, _ := reply["peers"].(string)
+		p6, _ := reply["peers6"].(string)
+		if !strings.Contains(p4, "\x0a\x00\x00\x28\x1a\xe1") || len(p6) != 18 {
+			t.Fatalf("round %d: the new client did not get the restored peers: %q", round, body)
+		}
+		// Stop the client of this round again, so that the next check
+		// sees only the restored peers.
+		get(t, d.tcp[0], announceURL(string(swarmTorrent[:]), 7000+round, 5, "&event=stopped"))
+		if stop == syscall.SIGKILL {
+			// Killed after a periodic save: wait for one.
+			before, _ := os.Stat(stateFile)
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				if now, err := os.Stat(stateFile); err == nil && now.ModTime().After(before.ModTime()) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no periodic save within 20 s (save_interval 5)")
+				}
+			}
+		}
+		stopDaemon(t, d, stop)
+		check(map[syscall.Signal]string{syscall.SIGTERM: "after SIGTERM", syscall.SIGKILL: "after SIGKILL"}[stop])
 	}
 }
