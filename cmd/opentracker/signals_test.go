@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/state"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
@@ -124,18 +125,18 @@ func agedState(t *testing.T, path string, now time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf swarm.PeerBuffer
-	at := func(when time.Time, h swarm.InfoHash, peer string, ev swarm.Event) {
+	var buf logic.PeerBuffer
+	at := func(when time.Time, h logic.InfoHash, peer string, ev logic.Event) {
 		clock = when
 		s.Tick()
-		if _, err := s.Announce(&swarm.Request{InfoHash: h, Peer: netip.MustParseAddrPort(peer), Seeder: true, Event: ev}, &buf); err != nil {
+		if _, err := s.Announce(&logic.Request{InfoHash: h, Peer: netip.MustParseAddrPort(peer), Seeder: true, Event: ev}, &buf); err != nil {
 			t.Fatal(err)
 		}
 	}
-	at(now.Add(-23*time.Hour), oldTorrent, "10.1.1.1:1", swarm.EventCompleted)
-	at(now.Add(-23*time.Hour), oldTorrent, "10.1.1.1:1", swarm.EventStopped)
-	at(now.Add(-40*time.Minute), swarmTorrent, "10.0.0.40:6881", swarm.EventNone)
-	at(now.Add(-5*time.Minute), swarmTorrent, "[fd00::5]:51413", swarm.EventNone)
+	at(now.Add(-23*time.Hour), oldTorrent, "10.1.1.1:1", logic.EventCompleted)
+	at(now.Add(-23*time.Hour), oldTorrent, "10.1.1.1:1", logic.EventStopped)
+	at(now.Add(-40*time.Minute), swarmTorrent, "10.0.0.40:6881", logic.EventNone)
+	at(now.Add(-5*time.Minute), swarmTorrent, "[fd00::5]:51413", logic.EventNone)
 	clock = now
 	s.Tick()
 	f, err := os.Create(path)
@@ -149,8 +150,8 @@ func agedState(t *testing.T, path string, now time.Time) {
 }
 
 var (
-	swarmTorrent = swarm.InfoHash([]byte("swarmswarmswarmswarm"))
-	oldTorrent   = swarm.InfoHash([]byte("oldoldoldoldoldoldol"))
+	swarmTorrent = logic.InfoHash([]byte("swarmswarmswarmswarm"))
+	oldTorrent   = logic.InfoHash([]byte("oldoldoldoldoldoldol"))
 )
 
 // stateAges reads a state file as of now and returns the torrents' and the
@@ -171,7 +172,7 @@ func stateAges(t *testing.T, path string, now time.Time) map[string]uint32 {
 	}
 	ages := map[string]uint32{}
 	var c swarm.SnapshotCursor
-	var h swarm.InfoHash
+	var h logic.InfoHash
 	for s.Snapshot(&c, 1<<20, func(r *swarm.TorrentRecord) { h = r.InfoHash; ages[string(h[:])] = r.Age },
 		func(r *swarm.PeerRecord) { ages[string(h[:])+" "+r.Peer.String()] = r.Age }) {
 	}

@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Limits checked by Validate.
 const (
 	MinMemoryBudget = 1 << 20
 	MaxMemoryBudget = 1 << 40
-	MaxNumWantLimit = 512 // swarm.MaxPeersPerReply
+	MaxNumWantLimit = 512 // logic.MaxPeersPerReply
 )
 
 // Validate checks every value and names where a bad one was set.
@@ -66,7 +67,7 @@ func (c *Config) Validate() error {
 		key  string
 		list []string
 	}{{"access.admin", c.Access.Admin}, {"access.proxies", c.Access.Proxies}, {"livesync.nodes", c.Livesync.Nodes}} {
-		if _, err := access.ParseNetworks(l.list); err != nil {
+		if _, err := logic.ParseNetworks(l.list); err != nil {
 			return bad(l.key, "%v", err)
 		}
 	}

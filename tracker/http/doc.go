@@ -13,14 +13,14 @@
 // (opentracker accepts "GET /x\n\n") are answered and closed. Pipelined
 // requests are answered in order, one Write per reply.
 //
-// On Linux, connections are taken with raw accept4 in Serve (listeners prepared
-// with DeferAccept, as the daemon's are, queue a connection once its request
-// has arrived)
+// On Linux, connections are taken with raw accept4 in Serve (listeners made
+// with sock.Options.DeferAccept, as the daemon's are, queue a connection
+// once its request has arrived)
 // and a first request that is already complete and is an announce or a query
 // scrape is answered inline on the raw socket (read, write, close, all raw
 // syscalls), sparing clients that connect per request the goroutine and
 // poller set-up; anything else continues on a connection goroutine with the
-// bytes already read (see rawAcceptor and FastAccept). A client that
+// bytes already read (see inlineAcceptor and Inline). A client that
 // connects and sends nothing is accepted after about 3 s; IdleTimeout then
 // applies as usual.
 //
@@ -61,9 +61,10 @@
 // /stats and full scrape are for Admin networks only (opentracker lets
 // anyone full scrape; on a router it costs memory and CPU), and full scrape
 // also needs Config.FullScrape; others get a failure reason. The client
-// address is the TCP peer; the first X-Forwarded-For address when the peer is
-// in Proxies; the announce "ip" parameter when IPFromQuery is set or the
-// client is in Admin.
+// address is the TCP peer; when the peer is in Proxies, the rightmost
+// X-Forwarded-For address that is not itself in Proxies (values further left
+// may be forged by the client); the announce "ip" parameter when IPFromQuery
+// is set or the client is in Admin.
 //
 // # Allocation
 //

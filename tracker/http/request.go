@@ -4,14 +4,15 @@ package http
 // connection's read buffer and are valid until the next request is read.
 type request struct {
 	method []byte
-	path   []byte // %-decoded, leading "/" kept
+	path   []byte // as sent (%-encoded), leading "/" kept; see pathIs
 	query  []byte // raw, without "?"; nil when the target has no "?"
 	proto  int    // 9 (no version), 10 or 11
 
 	keepAlive bool   // reply may leave the connection open
 	hasBody   bool   // Content-Length/Transfer-Encoding: framing unknown, close after
 	gzip      bool   // Accept-Encoding mentions gzip
-	xff       []byte // first X-Forwarded-For address, trimmed
+	headers   []byte // the header lines after the request line
+	xff       bool   // an X-Forwarded-For header is among them
 }
 
 // headerEnd returns the length of the request head in b including its blank
@@ -69,11 +70,11 @@ func parseRequest(head []byte, r *request) bool {
 	} else {
 		r.path = target
 	}
-	var ok bool
-	if r.path, ok = unescape(r.path); !ok {
+	if !validEscapes(r.path) {
 		return false
 	}
 	r.keepAlive = r.proto == 11
+	r.headers = rest
 	for len(rest) > 0 {
 		var h []byte
 		h, rest = cutLine(rest)
@@ -92,12 +93,7 @@ func parseRequest(head []byte, r *request) bool {
 		case equalFold(name, "accept-encoding"):
 			r.gzip = r.gzip || containsFold(val, "gzip")
 		case equalFold(name, "x-forwarded-for"):
-			if r.xff == nil { // the first header names the original client
-				if c := indexByte(val, ','); c >= 0 {
-					val = val[:c]
-				}
-				r.xff = trimSpace(val)
-			}
+			r.xff = true
 		case equalFold(name, "content-length"):
 			r.hasBody = r.hasBody || !(len(val) == 1 && val[0] == '0')
 		case equalFold(name, "transfer-encoding"):

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -121,7 +122,7 @@ func Write(w io.Writer, store *swarm.Store, now time.Time) (Restored, error) {
 // readFormat2 restores a format 2 dump. A record it cannot read ends the
 // load (nothing after it can be trusted), with the byte offset; what came
 // before stays restored.
-func readFormat2(br *bufio.Reader, name string, store *swarm.Store, allow func(swarm.InfoHash) bool, now time.Time) (Restored, []error, error) {
+func readFormat2(br *bufio.Reader, name string, store *swarm.Store, allow func(logic.InfoHash) bool, now time.Time) (Restored, []error, error) {
 	var done Restored
 	var full refusals
 	crc := crc32.NewIEEE()
@@ -153,7 +154,7 @@ func readFormat2(br *bufio.Reader, name string, store *swarm.Store, allow func(s
 	if d := now.Unix() - saved; d > 0 {
 		elapsed = uint32(min(d/60, math.MaxUint32/2))
 	}
-	var torrent swarm.InfoHash
+	var torrent logic.InfoHash
 	keep := false // whether the current torrent was restored
 	for {
 		at := off

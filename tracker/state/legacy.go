@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -20,7 +21,7 @@ const maxLine = 4096
 // readReference restores a statedump in the reference's format: one
 // "HEX40:minutes:completed" line per torrent, minutes since the Unix epoch of
 // its last announce, so the torrent keeps its age. '#' lines are comments.
-func readReference(br *bufio.Reader, name string, store *swarm.Store, allow func(swarm.InfoHash) bool, now time.Time) (Restored, []error, error) {
+func readReference(br *bufio.Reader, name string, store *swarm.Store, allow func(logic.InfoHash) bool, now time.Time) (Restored, []error, error) {
 	var done Restored
 	var problems []error
 	var full refusals
@@ -89,4 +90,19 @@ func parseLine(text string, nowMin int64) (rec swarm.TorrentRecord, err error) {
 		rec.Age = uint32(nowMin - base)
 	}
 	return rec, nil
+}
+
+// AppendDump appends the store in the reference's statedump format (also
+// /stats?mode=statedump): one "HEX40:minutes:completed" line per torrent,
+// the minute (since the Unix epoch) of its last announce, so that the
+// reference, or this tracker, restores it with its real age. No peers.
+func AppendDump(dst []byte, store *swarm.Store, now time.Time) []byte {
+	nowMin := now.Unix() / 60
+	var c swarm.SnapshotCursor
+	for store.Snapshot(&c, chunkRecords, func(t *swarm.TorrentRecord) {
+		dst = t.InfoHash.AppendHex(dst)
+		dst = fmt.Appendf(dst, ":%d:%d\n", nowMin-int64(t.Age), t.Completed)
+	}, func(*swarm.PeerRecord) {}) {
+	}
+	return dst
 }

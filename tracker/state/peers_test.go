@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -45,10 +46,10 @@ func at(s *swarm.Store, clk *clock, when time.Time) {
 	s.SweepAll()
 }
 
-func peersOf(t *testing.T, s *swarm.Store, h swarm.InfoHash, asker netip.AddrPort) map[netip.AddrPort]bool {
+func peersOf(t *testing.T, s *swarm.Store, h logic.InfoHash, asker netip.AddrPort) map[netip.AddrPort]bool {
 	t.Helper()
-	var buf swarm.PeerBuffer
-	res, err := s.Announce(&swarm.Request{InfoHash: h, Peer: asker, NumWant: 50, Families: swarm.BothFamilies}, &buf)
+	var buf logic.PeerBuffer
+	res, err := s.Announce(&logic.Request{InfoHash: h, Peer: asker, NumWant: 50, Families: logic.BothFamilies}, &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +69,13 @@ func peersOf(t *testing.T, s *swarm.Store, h swarm.InfoHash, asker netip.AddrPor
 // minutes before, loaded 5 minutes after it, have 10 and 30 minutes left.
 func TestPeersKeepTheirRemainingTime(t *testing.T) {
 	a, aclk := clockedStore(t, t0)
-	h := swarm.InfoHash{7}
+	h := logic.InfoHash{7}
 	old := netip.MustParseAddrPort("192.168.1.10:6881")
 	young := netip.MustParseAddrPort("[fd00::20]:51413")
-	var buf swarm.PeerBuffer
-	a.Announce(&swarm.Request{InfoHash: h, Peer: old, Seeder: true}, &buf)
+	var buf logic.PeerBuffer
+	a.Announce(&logic.Request{InfoHash: h, Peer: old, Seeder: true}, &buf)
 	at(a, aclk, t0.Add(20*time.Minute))
-	a.Announce(&swarm.Request{InfoHash: h, Peer: young}, &buf)
+	a.Announce(&logic.Request{InfoHash: h, Peer: young}, &buf)
 	at(a, aclk, t0.Add(30*time.Minute))
 	var dump bytes.Buffer
 	if n, err := Write(&dump, a, aclk.Now()); err != nil || n.Torrents != 1 || n.Peers != 2 {
@@ -118,11 +119,11 @@ func TestPeersKeepTheirRemainingTime(t *testing.T) {
 // after the restart; the same holds for a reference line.
 func TestTorrentKeepsItsAge(t *testing.T) {
 	a, aclk := clockedStore(t, t0)
-	h := swarm.InfoHash{9}
-	var buf swarm.PeerBuffer
+	h := logic.InfoHash{9}
+	var buf logic.PeerBuffer
 	p := netip.MustParseAddrPort("10.0.0.1:1")
-	a.Announce(&swarm.Request{InfoHash: h, Peer: p, Seeder: true, Event: swarm.EventCompleted}, &buf)
-	a.Announce(&swarm.Request{InfoHash: h, Peer: p, Event: swarm.EventStopped}, &buf)
+	a.Announce(&logic.Request{InfoHash: h, Peer: p, Seeder: true, Event: logic.EventCompleted}, &buf)
+	a.Announce(&logic.Request{InfoHash: h, Peer: p, Event: logic.EventStopped}, &buf)
 	saved := t0.Add(23 * time.Hour)
 	at(a, aclk, saved)
 	var dump bytes.Buffer
@@ -130,7 +131,7 @@ func TestTorrentKeepsItsAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := "0909090909090909090909090909090909090909:" + itoa(t0.Unix()/60) + ":1\n"
-	hr := swarm.InfoHash{9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9}
+	hr := logic.InfoHash{9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9}
 	for name, src := range map[string][]byte{"format 2": dump.Bytes(), "reference": []byte(ref)} {
 		want := h
 		if name == "reference" {
@@ -155,15 +156,15 @@ func TestTorrentKeepsItsAge(t *testing.T) {
 // counted does not count again when it re-announces completed.
 func TestCompletedPeerIsNotCountedTwice(t *testing.T) {
 	a, _ := clockedStore(t, t0)
-	h := swarm.InfoHash{3}
+	h := logic.InfoHash{3}
 	p := netip.MustParseAddrPort("10.0.0.3:3")
-	var buf swarm.PeerBuffer
-	a.Announce(&swarm.Request{InfoHash: h, Peer: p, Seeder: true, Event: swarm.EventCompleted}, &buf)
+	var buf logic.PeerBuffer
+	a.Announce(&logic.Request{InfoHash: h, Peer: p, Seeder: true, Event: logic.EventCompleted}, &buf)
 	var dump bytes.Buffer
 	Write(&dump, a, t0)
 	b, _ := clockedStore(t, t0)
 	Read(bytes.NewReader(dump.Bytes()), "st", b, nil, t0)
-	res, err := b.Announce(&swarm.Request{InfoHash: h, Peer: p, Seeder: true, Event: swarm.EventCompleted}, &buf)
+	res, err := b.Announce(&logic.Request{InfoHash: h, Peer: p, Seeder: true, Event: logic.EventCompleted}, &buf)
 	if err != nil || res.NewDownload || res.Completed != 1 {
 		t.Fatalf("re-announce after restore: %+v %v", res.Counts, err)
 	}
@@ -173,9 +174,9 @@ func TestCompletedPeerIsNotCountedTwice(t *testing.T) {
 // version are problems with the byte offset; what came before stays.
 func TestDamagedDumpsAreReported(t *testing.T) {
 	a, _ := clockedStore(t, t0)
-	var buf swarm.PeerBuffer
+	var buf logic.PeerBuffer
 	for i := 0; i < 20; i++ {
-		a.Announce(&swarm.Request{InfoHash: swarm.InfoHash{byte(i)}, Peer: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 1)}, &buf)
+		a.Announce(&logic.Request{InfoHash: logic.InfoHash{byte(i)}, Peer: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 1)}, &buf)
 	}
 	var dump bytes.Buffer
 	Write(&dump, a, t0)
@@ -211,11 +212,11 @@ func TestWriteMemoryDoesNotGrowWithTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var buf swarm.PeerBuffer
+		var buf logic.PeerBuffer
 		for i := 0; i < torrents; i++ {
 			for j := 0; j < peers; j++ {
 				p := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(j >> 8), byte(j), 1}), uint16(i+1))
-				if _, err := s.Announce(&swarm.Request{InfoHash: swarm.InfoHash{byte(i), byte(i >> 8), 1}, Peer: p}, &buf); err != nil {
+				if _, err := s.Announce(&logic.Request{InfoHash: logic.InfoHash{byte(i), byte(i >> 8), 1}, Peer: p}, &buf); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -250,4 +251,19 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	}
 	w.writes++
 	return len(p), nil
+}
+
+// TestAppendDumpWritesRealAges: the reference-format dump (also
+// /stats?mode=statedump) gives each torrent the minute of its last
+// announce, not the minute of the dump, and loads back with that age.
+func TestAppendDumpWritesRealAges(t *testing.T) {
+	a, clk := clockedStore(t, t0)
+	var buf logic.PeerBuffer
+	a.Announce(&logic.Request{InfoHash: logic.InfoHash{5}, Peer: netip.MustParseAddrPort("10.0.0.5:5"), Seeder: true, Event: logic.EventCompleted}, &buf)
+	at(a, clk, t0.Add(30*time.Minute))
+	got := string(AppendDump(nil, a, clk.Now()))
+	want := "0500000000000000000000000000000000000000:" + itoa(t0.Unix()/60) + ":1\n"
+	if got != want {
+		t.Fatalf("dump %q, want %q", got, want)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -85,7 +86,7 @@ func Backup(path string) error {
 // store has no room for are one problem each with their count. Torrents and
 // peers past their timeouts are skipped silently, as they would have
 // expired.
-func Load(path string, store *swarm.Store, allow func(swarm.InfoHash) bool) (Restored, []error, error) {
+func Load(path string, store *swarm.Store, allow func(logic.InfoHash) bool) (Restored, []error, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Restored{}, nil, err
@@ -95,7 +96,7 @@ func Load(path string, store *swarm.Store, allow func(swarm.InfoHash) bool) (Res
 }
 
 // Read is Load from a reader named name, at the time now.
-func Read(r io.Reader, name string, store *swarm.Store, allow func(swarm.InfoHash) bool, now time.Time) (Restored, []error, error) {
+func Read(r io.Reader, name string, store *swarm.Store, allow func(logic.InfoHash) bool, now time.Time) (Restored, []error, error) {
 	br := bufio.NewReaderSize(r, maxLine)
 	head, err := br.Peek(len(magicPrefix))
 	if err == nil && bytes.Equal(head, []byte(magicPrefix)) {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // A state dump walks the store a bounded piece at a time, so that saving a
@@ -16,7 +18,7 @@ import (
 
 // TorrentRecord is what a state dump keeps of a torrent.
 type TorrentRecord struct {
-	InfoHash  InfoHash
+	InfoHash  logic.InfoHash
 	Completed uint32
 	Age       uint32 // whole minutes since its last announce
 }
@@ -34,7 +36,7 @@ type SnapshotCursor struct {
 	shard, slot uint32
 	fam, peer   uint32
 	inTorrent   bool // the torrent at slot was reported; its peers follow
-	hash        InfoHash
+	hash        logic.InfoHash
 	// The records handed to the callbacks live here, so that a walk
 	// allocates nothing per shard.
 	torrentRec TorrentRecord
@@ -175,7 +177,7 @@ func (s *Store) RestoreTorrent(r *TorrentRecord) error {
 // that is more recent. Its completed flag only marks the peer (the
 // torrent's count came with RestoreTorrent). Peers past the peer timeout
 // are refused with ErrExpired; a full arena refuses with ErrFull.
-func (s *Store) RestorePeer(h InfoHash, r *PeerRecord) error {
+func (s *Store) RestorePeer(h logic.InfoHash, r *PeerRecord) error {
 	if r.Age >= s.peerTTL {
 		return ErrExpired
 	}

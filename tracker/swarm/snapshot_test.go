@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 type snapItem struct {
@@ -20,7 +22,7 @@ func walk(t *testing.T, s *Store, max int) []string {
 	t.Helper()
 	var out []string
 	var c SnapshotCursor
-	var cur InfoHash
+	var cur logic.InfoHash
 	for more, pieces := true, 0; more; pieces++ {
 		n := 0
 		more = s.Snapshot(&c, max,
@@ -55,11 +57,11 @@ func TestSnapshotInPiecesSeesEverything(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			p = peer6(rng.IntN(60), 2)
 		}
-		ev := EventNone
+		ev := logic.EventNone
 		if rng.IntN(5) == 0 {
-			ev = EventCompleted
+			ev = logic.EventCompleted
 		}
-		announce(t, s, h, p, ev == EventCompleted || rng.IntN(4) == 0, ev, 0)
+		announce(t, s, h, p, ev == logic.EventCompleted || rng.IntN(4) == 0, ev, 0)
 		if i%50 == 49 {
 			clk.Advance(3 * time.Minute)
 			s.Tick()
@@ -77,7 +79,7 @@ func TestSnapshotInPiecesSeesEverything(t *testing.T) {
 
 	r, _ := newTestStore(t, 1<<20)
 	var c SnapshotCursor
-	var cur InfoHash
+	var cur logic.InfoHash
 	for more := true; more; {
 		var items []snapItem
 		more = s.Snapshot(&c, 5, func(tr *TorrentRecord) { items = append(items, snapItem{t: *tr}) },
@@ -123,7 +125,7 @@ func TestRestorePeerTakesTheNewerState(t *testing.T) {
 	h, p := hashN(1), peer4(1, 1)
 	clk.Advance(20 * time.Minute)
 	s.Tick()
-	announce(t, s, h, p, false, EventNone, 0)
+	announce(t, s, h, p, false, logic.EventNone, 0)
 	if err := s.RestorePeer(h, &PeerRecord{Peer: p, Seeder: true, Age: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +167,7 @@ func TestSnapshotBesideAnnounces(t *testing.T) {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			var buf PeerBuffer
+			var buf logic.PeerBuffer
 			rng := rand.New(rand.NewPCG(uint64(g), 9))
 			for i := 0; i < 200000; i++ {
 				select {
@@ -173,11 +175,11 @@ func TestSnapshotBesideAnnounces(t *testing.T) {
 					return
 				default:
 				}
-				ev := EventNone
+				ev := logic.EventNone
 				if rng.IntN(4) == 0 {
-					ev = EventStopped
+					ev = logic.EventStopped
 				}
-				s.Announce(&Request{InfoHash: hashN(rng.IntN(30)), Peer: peer4(rng.IntN(300), 1), Event: ev, NumWant: 5, Families: V4}, &buf)
+				s.Announce(&logic.Request{InfoHash: hashN(rng.IntN(30)), Peer: peer4(rng.IntN(300), 1), Event: ev, NumWant: 5, Families: logic.V4}, &buf)
 			}
 		}(g)
 	}

@@ -1,5 +1,4 @@
-// Package stats counts what the tracker does and renders /stats pages.
-package stats
+package logic
 
 import "sync/atomic"
 
@@ -7,7 +6,6 @@ import "sync/atomic"
 // field is updated atomically so that hot paths need no lock.
 type Counters struct {
 	TCPAccepts      atomic.Uint64
-	TCPRejected     atomic.Uint64 // connections refused at max_connections
 	HTTPAnnounces   atomic.Uint64
 	HTTPScrapes     atomic.Uint64
 	FullScrapes     atomic.Uint64
