@@ -548,6 +548,7 @@ listen.tcp = ["0.0.0.0:6969", "[::]:6969"]
 listen.udp = ["0.0.0.0:6969", "[::]:6969"]
 access.fifo_add = ""
 access.fifo_delete = ""
+http.max_connections = 256
 udp.workers = 0
 system.chroot = ""
 system.user = "nobody"

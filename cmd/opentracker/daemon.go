@@ -28,7 +28,7 @@ import (
 // serve runs the tracker until SIGTERM or SIGINT. The order follows the
 // reference: allocate, bind every socket, drop privileges, then read files
 // (whose paths are inside the chroot) and start serving.
-func serve(cfg *config.Config, lg logs) error {
+func serve(cfg *config.Config, load func() (*config.Config, error), lg logs) error {
 	info, warn := lg.info, lg.warn // routine messages, problems
 	// Catch signals first: a SIGTERM or SIGHUP during start-up (procd
 	// reloading right after boot) must not kill the daemon unsaved; it is
@@ -50,28 +50,14 @@ func serve(cfg *config.Config, lg logs) error {
 
 	mode, _ := access.ParseMode(cfg.Access.Mode) // validated
 	acl := access.New(mode, cfg.Access.List)
-	admin, _ := logic.ParseNetworks(cfg.Access.Admin)
-	proxies, _ := logic.ParseNetworks(cfg.Access.Proxies)
 	counters := new(logic.Counters)
 	logf := func(format string, args ...any) { warn.Printf(format, args...) }
 	interval := time.Duration(cfg.Announce.Interval) * time.Second
 
 	tracker := logic.New(logic.Config{Interval: interval}, store, acl, counters)
-	web := httpfront.NewServer(httpfront.Config{
-		NumWant:        cfg.Announce.NumWant,
-		MaxNumWant:     cfg.Announce.MaxNumWant,
-		Redirect:       cfg.HTTP.Redirect,
-		StatsPath:      cfg.HTTP.StatsPath,
-		MaxConnections: cfg.HTTP.MaxConnections,
-		IdleTimeout:    time.Duration(cfg.HTTP.IdleTimeout) * time.Second,
-		FullScrape:     cfg.HTTP.FullScrape,
-		Admin:          admin,
-		Proxies:        proxies,
-		IPFromQuery:    cfg.Access.IPFromQuery,
-		Logf:           logf,
-		Infof:          info.Printf,
-		Stats:          &stats.Pages{Store: store, Counters: counters, Version: version},
-	}, tracker)
+	webFixed := httpfront.Config{Logf: logf, Infof: info.Printf,
+		Stats: &stats.Pages{Store: store, Counters: counters, Version: version}}
+	web := httpfront.NewServer(httpConfig(cfg, webFixed), tracker)
 	packets, err := udp.NewServer(udp.Config{
 		MaxNumWant: cfg.Announce.MaxNumWant,
 		Workers:    cfg.UDP.Workers,
@@ -220,7 +206,10 @@ func serve(cfg *config.Config, lg logs) error {
 
 	saves := newSaveTimer(cfg.State.SaveInterval)
 	defer saves.stop()
-	save := func() { saveState(cfg.State.File, store, lg) }
+	live := &running{cfg: cfg, load: load, lg: lg, tracker: tracker, store: store, web: web,
+		webFixed: webFixed, packets: packets, acl: acl, sync: peerSync, saves: saves}
+	// The state file is live too: the next save goes to the new one.
+	save := func() { saveState(live.cfg.State.File, store, lg) }
 	for {
 		select {
 		case <-saves.c():
@@ -228,11 +217,7 @@ func serve(cfg *config.Config, lg logs) error {
 			continue
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
-				if n, err := acl.Reload(); err != nil {
-					warn.Printf("SIGHUP: access list kept: %v", err)
-				} else if mode != access.Open {
-					info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
-				}
+				live.reload()
 				continue
 			}
 			info.Printf("%v: saving the state, then shutting down", sig)

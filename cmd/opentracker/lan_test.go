@@ -375,7 +375,11 @@ func lanSwarm(t *testing.T, c lanCase) {
 	case "reload":
 		writeConfig(1234)
 		d.cmd.Process.Signal(syscall.SIGHUP)
-		time.Sleep(500 * time.Millisecond)
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(d.text(), "SIGHUP: announce.interval = 1234 (was 1800)"); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("SIGHUP did not apply the new interval:\n%s", d.text())
+			}
+		}
 	}
 	if n := scrape(d); n != 1 {
 		t.Fatalf("after the %s the tracker lists %d seeders", c.event, n)

@@ -238,3 +238,84 @@ func TestRestartKeepsPeersWithTheirAge(t *testing.T) {
 		check(map[syscall.Signal]string{syscall.SIGTERM: "after SIGTERM", syscall.SIGKILL: "after SIGKILL"}[stop])
 	}
 }
+
+// configPath is the config file startDaemon wrote for d.
+func configPath(d *daemon) string {
+	for i, a := range d.cmd.Args {
+		if a == "-f" {
+			return d.cmd.Args[i+1]
+		}
+	}
+	return ""
+}
+
+// announceInterval announces to d and returns the reply's interval.
+func announceInterval(t *testing.T, d *daemon, port int) int64 {
+	t.Helper()
+	_, body := get(t, d.tcp[0], announceURL(strings.Repeat("h", 20), port, 5, ""))
+	iv, _ := decode(t, body)["interval"].(int64)
+	return iv
+}
+
+// TestSIGHUPAppliesTheConfig: SIGHUP re-reads the whole file; a changed
+// interval changes the announce answers and a changed stats path moves the
+// page, in the same process; a changed listen address is reported as
+// needing a restart and the old one keeps serving; a broken file changes
+// nothing.
+func TestSIGHUPAppliesTheConfig(t *testing.T) {
+	base := "[listen]\ntcp = [\"127.0.0.1:0\", \"[::1]:0\"]\nudp = [\"127.0.0.1:0\", \"[::1]:0\"]\n"
+	d := startDaemon(t, base+"[announce]\ninterval = 1800\n")
+	pid := d.cmd.Process.Pid
+	if iv := announceInterval(t, d, 1); iv < 1620 || iv > 1980 {
+		t.Fatalf("interval %d before SIGHUP", iv)
+	}
+	cfg := configPath(d)
+	next := "memory_budget = \"8M\"\n[listen]\ntcp = [\"127.0.0.1:0\"]\nudp = [\"127.0.0.1:0\", \"[::1]:0\"]\n" +
+		"[announce]\ninterval = 600\n[http]\nstats_path = \"tracker-stats\"\n"
+	if err := os.WriteFile(cfg, []byte(next), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitLog(t, "SIGHUP: announce.interval = 600 (was 1800)")
+	d.waitLog(t, "SIGHUP: listen.tcp changed; it needs a restart")
+	for i := 0; i < 20; i++ {
+		if iv := announceInterval(t, d, 2+i); iv < 540 || iv > 660 {
+			t.Fatalf("interval %d after SIGHUP with interval = 600", iv)
+		}
+	}
+	if code, _ := get(t, d.tcp[0], "/tracker-stats?mode=version"); code != 200 {
+		t.Errorf("the new stats path answers %d", code)
+	}
+	if code, _ := get(t, d.tcp[0], "/stats?mode=version"); code != 404 {
+		t.Errorf("the old stats path answers %d", code)
+	}
+	if code, _ := get(t, d.tcp[1], "/tracker-stats?mode=version"); code != 200 {
+		t.Errorf("the [::1] listener, still bound until a restart, answers %d", code)
+	}
+
+	os.WriteFile(cfg, []byte(strings.Replace(next, "interval = 600\n", "interval = 600\nnumwant = -1\n", 1)), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitLog(t, "the configuration in force is kept")
+	if iv := announceInterval(t, d, 40); iv < 540 || iv > 660 {
+		t.Fatalf("interval %d after a broken config", iv)
+	}
+	select {
+	case err := <-d.exited:
+		t.Fatalf("daemon exited: %v", err)
+	default:
+	}
+	if d.cmd.Process.Pid != pid {
+		t.Fatal("new process")
+	}
+	t.Logf("SIGHUP log:\n%s", grepLines(d.logText(), "SIGHUP"))
+}
+
+func grepLines(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

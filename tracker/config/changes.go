@@ -6,19 +6,20 @@ import (
 )
 
 // restartKeys are the keys a running daemon cannot change: they size the
-// store allocated at start, bind sockets or open pipes before the privilege
-// drop, or are the privilege drop. Every other key is applied on SIGHUP.
+// store or the connection slots allocated at start, bind sockets or open
+// pipes before the privilege drop, or are the privilege drop. Every other key is applied on SIGHUP.
 var restartKeys = map[string]bool{
-	"memory_budget":      true,
-	"max_torrents":       true,
-	"listen.tcp":         true,
-	"listen.udp":         true,
-	"udp.workers":        true,
-	"access.fifo_add":    true,
-	"access.fifo_delete": true,
-	"system.chroot":      true,
-	"system.user":        true,
-	"livesync.listen":    true,
+	"memory_budget":        true,
+	"max_torrents":         true,
+	"listen.tcp":           true,
+	"listen.udp":           true,
+	"udp.workers":          true,
+	"access.fifo_add":      true,
+	"access.fifo_delete":   true,
+	"http.max_connections": true,
+	"system.chroot":        true,
+	"system.user":          true,
+	"livesync.listen":      true,
 }
 
 // NeedsRestart reports whether key (dotted, as in the file) can only take
@@ -69,4 +70,17 @@ func walk(a, b reflect.Value, prefix string, fn func(key string, a, b reflect.Va
 		}
 		fn(key, a.Field(i), b.Field(i))
 	}
+}
+
+// InForce is the configuration a running daemon has after it applied next
+// on SIGHUP: next's values, but c's for the keys that need a restart.
+func (c *Config) InForce(next *Config) *Config {
+	out := *next
+	out.origin = next.origin
+	walk(reflect.ValueOf(c).Elem(), reflect.ValueOf(&out).Elem(), "", func(key string, old, v reflect.Value) {
+		if restartKeys[key] {
+			v.Set(old)
+		}
+	})
+	return &out
 }

@@ -47,3 +47,21 @@ func TestSaveIntervalIsChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestInForceKeepsRestartKeys(t *testing.T) {
+	old, _ := Parse("", "a.toml", nil)
+	next, err := Parse("memory_budget = \"32M\"\n[announce]\ninterval = 900\n[listen]\ntcp = [\"127.0.0.1:1\"]\n", "b.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := old.InForce(next)
+	if got.Announce.Interval != 900 || got.MemoryBudget != old.MemoryBudget || strings.Join(got.Listen.TCP, " ") != strings.Join(old.Listen.TCP, " ") {
+		t.Fatalf("in force: interval %d, budget %d, tcp %v", got.Announce.Interval, got.MemoryBudget, got.Listen.TCP)
+	}
+	if next.MemoryBudget != 32<<20 {
+		t.Fatal("InForce changed next")
+	}
+	if live, restart := got.Changes(next); len(live) != 0 || strings.Join(restart, " ") != "memory_budget listen.tcp" {
+		t.Fatalf("still pending: %v %v", live, restart)
+	}
+}

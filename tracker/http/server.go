@@ -39,7 +39,7 @@ type StatsPages interface {
 // Server is the HTTP tracker front end. It is safe for concurrent use and can
 // serve several listeners at once.
 type Server struct {
-	cfg Config
+	cfg atomic.Pointer[Config] // replaced whole by SetConfig
 	t   *logic.Tracker
 	c   *logic.Counters // t's
 
@@ -59,6 +59,37 @@ type Server struct {
 
 // NewServer returns a Server that answers announces and scrapes with t.
 func NewServer(cfg Config, t *logic.Tracker) *Server {
+	cfg = normalize(cfg)
+	s := &Server{
+		t:       t,
+		c:       t.Counters(),
+		done:    make(chan struct{}),
+		fullSem: make(chan struct{}, 1),
+		conns:   make(map[*conn]struct{}),
+		lns:     make(map[net.Listener]struct{}),
+		inlines: make(map[*inlineAcceptor]struct{}),
+	}
+	s.cfg.Store(&cfg)
+	if cfg.MaxConnections > 0 {
+		s.slots = make(chan struct{}, cfg.MaxConnections)
+	}
+	return s
+}
+
+// SetConfig applies cfg to a running server (SIGHUP): every value but
+// MaxConnections, whose connection slots are made once, holds from the next
+// request on. Requests being answered finish with the values they started
+// with where they read them once.
+func (s *Server) SetConfig(cfg Config) {
+	cfg = normalize(cfg)
+	s.cfg.Store(&cfg)
+}
+
+// conf is the configuration in force.
+func (s *Server) conf() *Config { return s.cfg.Load() }
+
+// normalize fills in defaults and bounds.
+func normalize(cfg Config) Config {
 	if cfg.MaxNumWant <= 0 {
 		cfg.MaxNumWant = 200
 	}
@@ -86,20 +117,7 @@ func NewServer(cfg Config, t *logic.Tracker) *Server {
 	if cfg.Infof == nil {
 		cfg.Infof = func(string, ...any) {}
 	}
-	s := &Server{
-		cfg:     cfg,
-		t:       t,
-		c:       t.Counters(),
-		done:    make(chan struct{}),
-		fullSem: make(chan struct{}, 1),
-		conns:   make(map[*conn]struct{}),
-		lns:     make(map[net.Listener]struct{}),
-		inlines: make(map[*inlineAcceptor]struct{}),
-	}
-	if cfg.MaxConnections > 0 {
-		s.slots = make(chan struct{}, cfg.MaxConnections)
-	}
-	return s
+	return cfg
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -202,7 +220,7 @@ func (s *Server) backoffAccept(backoff *time.Duration, err error) bool {
 	} else if *backoff *= 2; *backoff > time.Second {
 		*backoff = time.Second
 	}
-	s.cfg.Logf("http: accept: %v; retrying in %v", err, *backoff)
+	s.conf().Logf("http: accept: %v; retrying in %v", err, *backoff)
 	select {
 	case <-time.After(*backoff):
 		return true

@@ -79,6 +79,8 @@ type Syncer struct {
 	startOnce sync.Once
 	closeOnce sync.Once
 
+	nodes atomic.Pointer[logic.Networks] // cfg.Nodes, then SetNodes'
+
 	sent, received, rejected    atomic.Uint64
 	recordsSent, recordsDropped atomic.Uint64
 }
@@ -115,6 +117,7 @@ func newSyncer(cfg Config, t *logic.Tracker) (*Syncer, error) {
 		stop:    make(chan struct{}),
 		dst:     netip.AddrPortFrom(Group, Port),
 	}
+	s.nodes.Store(&cfg.Nodes)
 	// crypto/rand: upstream seeds random() with the start second, so
 	// trackers started in the same second share an id and ignore each other.
 	if err := secret.Read(s.id[:]); err != nil {
@@ -155,13 +158,16 @@ func Open(cfg Config, t *logic.Tracker) (*Syncer, error) {
 	return s, nil
 }
 
+// SetNodes changes the networks whose packets are applied (SIGHUP).
+func (s *Syncer) SetNodes(n logic.Networks) { s.nodes.Store(&n) }
+
 // ID is this tracker's id as sent in every packet header.
 func (s *Syncer) ID() [4]byte { return s.id }
 
 // String describes the Syncer for a log line.
 func (s *Syncer) String() string {
 	return fmt.Sprintf("live sync: group %v:%d on %v, tracker id %x, %d node networks",
-		Group, Port, s.cfg.Listen, s.id, s.cfg.Nodes.Len())
+		Group, Port, s.cfg.Listen, s.id, s.nodes.Load().Len())
 }
 
 // Start runs the sender and, if the sockets are open, the receiver.
@@ -351,7 +357,7 @@ type Scratch struct {
 // less or of an unknown type are dropped; so is a trailing partial record.
 func (s *Syncer) Handle(src netip.Addr, p []byte, sc *Scratch) int {
 	id, typ, ok := Header(p)
-	if !ok || id == s.id || (typ != TypeV4 && typ != TypeV6) || !s.cfg.Nodes.Contains(src) {
+	if !ok || id == s.id || (typ != TypeV4 && typ != TypeV6) || !s.nodes.Load().Contains(src) {
 		s.rejected.Add(1)
 		return 0
 	}

@@ -537,3 +537,28 @@ func TestNoRebroadcast(t *testing.T) {
 func newTracker(store *swarm.Store, acl *access.List, c *logic.Counters) *logic.Tracker {
 	return logic.New(logic.Config{Interval: 30 * time.Minute}, store, acl, c)
 }
+
+// TestSetNodes: packets from networks added by SetNodes are applied, from
+// networks it removed refused.
+func TestSetNodes(t *testing.T) {
+	store := newStore(t)
+	nodes, _ := logic.ParseNetworks([]string{"10.99.0.0/24"})
+	s, err := newSyncer(Config{Nodes: nodes}, newTracker(store, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf Scratch
+	seed := record(TypeV6, "nodesnodesnodesnodes", "10.99.0.51:6002", FlagSeeding)
+	other := netip.MustParseAddr("10.98.0.1")
+	if n := s.Handle(other, mkPacket("aabbccdd", TypeV6, seed), &buf); n != 0 {
+		t.Fatal("applied a packet from outside the nodes")
+	}
+	moved, _ := logic.ParseNetworks([]string{"10.98.0.0/24"})
+	s.SetNodes(moved)
+	if n := s.Handle(other, mkPacket("aabbccdd", TypeV6, seed), &buf); n != 1 {
+		t.Fatal("refused a packet from a node network set by SetNodes")
+	}
+	if n := s.Handle(netip.MustParseAddr("10.99.0.1"), mkPacket("aabbccdd", TypeV6, seed), &buf); n != 0 {
+		t.Fatal("applied a packet from a network SetNodes removed")
+	}
+}

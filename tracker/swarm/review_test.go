@@ -257,7 +257,7 @@ func newRvModel(s *Store) *rvModel {
 		torrents:   map[logic.InfoHash]*rvTorrent{},
 		shardOf:    map[logic.InfoHash]int{},
 		lastSwept:  make([]uint32, len(s.shards)),
-		peerTTL:    s.peerTTL,
+		peerTTL:    s.peerTTL.Load(),
 		torrentTTL: s.torrentTTL,
 	}
 }

@@ -71,7 +71,7 @@ func (s *Store) Snapshot(c *SnapshotCursor, max int, torrent func(*TorrentRecord
 // snapshotShard goes on with the walk in one locked shard and returns how
 // many records it may still report; 0 leaves the cursor inside the shard.
 func (s *Store) snapshotShard(sh *shard, c *SnapshotCursor, max int, torrent func(*TorrentRecord), peer func(*PeerRecord)) int {
-	now := s.now.get()
+	now, peerTTL := s.now.get(), s.peerTTL.Load()
 	for ; c.slot < sh.nextSlot; c.slot, c.inTorrent = c.slot+1, false {
 		t := &sh.slots[c.slot]
 		if t.touched == freeMark || c.inTorrent && t.hash != c.hash {
@@ -96,7 +96,7 @@ func (s *Store) snapshotShard(sh *shard, c *SnapshotCursor, max int, torrent fun
 				rec := recs[int(c.peer)*w : int(c.peer+1)*w]
 				st := rec[w-1]
 				age := (now - st&seenMask) & seenMask
-				if age >= s.peerTTL {
+				if age >= peerTTL {
 					continue
 				}
 				c.peerRec = PeerRecord{Peer: recordAddr(rec, w), Seeder: st&flagSeeder != 0,
@@ -142,7 +142,7 @@ func ageToMinute(now, age uint32) uint32 {
 // else the peer timeout) is refused with ErrExpired. A torrent already
 // stored keeps the later of the two ages.
 func (s *Store) RestoreTorrent(r *TorrentRecord) error {
-	ttl := s.peerTTL
+	ttl := s.peerTTL.Load()
 	if r.Completed > 0 {
 		ttl = s.torrentTTL
 	}
@@ -178,7 +178,7 @@ func (s *Store) RestoreTorrent(r *TorrentRecord) error {
 // torrent's count came with RestoreTorrent). Peers past the peer timeout
 // are refused with ErrExpired; a full arena refuses with ErrFull.
 func (s *Store) RestorePeer(h logic.InfoHash, r *PeerRecord) error {
-	if r.Age >= s.peerTTL {
+	if r.Age >= s.peerTTL.Load() {
 		return ErrExpired
 	}
 	key, ok := makeKey(r.Peer)

@@ -203,3 +203,26 @@ func TestSnapshotBesideAnnounces(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSetPeerTimeoutAppliesToStoredPeers: a shorter peer timeout set while
+// running expires peers already stored at the next sweep.
+func TestSetPeerTimeoutAppliesToStoredPeers(t *testing.T) {
+	s, clk := newTestStore(t, 1<<20)
+	announce(t, s, hashN(1), peer4(1, 1), false, logic.EventNone, 0)
+	clk.Advance(20 * time.Minute)
+	s.Tick()
+	s.SweepAll()
+	if c, _ := s.Scrape(hashN(1)); c.Leechers != 1 {
+		t.Fatalf("peer gone before the 45-minute timeout: %+v", c)
+	}
+	if err := s.SetPeerTimeout(15 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	s.SweepAll()
+	if _, ok := s.Scrape(hashN(1)); ok {
+		t.Fatal("a 20-minute-old peer outlived a 15-minute timeout")
+	}
+	if s.SetPeerTimeout(time.Second) == nil || s.SetPeerTimeout(4*24*time.Hour) == nil {
+		t.Fatal("out-of-range peer timeouts accepted")
+	}
+}
