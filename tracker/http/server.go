@@ -316,7 +316,7 @@ func (s *Server) Close() error {
 	// Replies being written get closeGrace to finish. A client that sends
 	// requests and never reads would otherwise hold Close for the whole
 	// write deadline (the idle timeout), past procd's 10 s before SIGKILL.
-	if !waitFor(&s.wg, closeGrace) {
+	if !waitGroupFor(&s.wg, closeGrace) {
 		s.mu.Lock()
 		for cn := range s.conns {
 			cn.nc.SetWriteDeadline(past)
@@ -330,8 +330,8 @@ func (s *Server) Close() error {
 // closeGrace is how long Close lets replies being written finish.
 const closeGrace = 500 * time.Millisecond
 
-// waitFor waits for wg up to d and reports whether it finished.
-func waitFor(wg *sync.WaitGroup, d time.Duration) bool {
+// waitGroupFor waits for wg up to d and reports whether it finished.
+func waitGroupFor(wg *sync.WaitGroup, d time.Duration) bool {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	t := time.NewTimer(d)
