@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -51,12 +52,13 @@ func serve(cfg *config.Config, load func() (*config.Config, error), lg logs) err
 	mode, _ := access.ParseMode(cfg.Access.Mode) // validated
 	acl := access.New(mode, cfg.Access.List)
 	counters := new(logic.Counters)
+	daemonState := &stats.DaemonState{AccessMode: mode.String()}
 	logf := func(format string, args ...any) { warn.Printf(format, args...) }
 	interval := time.Duration(cfg.Announce.Interval) * time.Second
 
 	tracker := logic.New(logic.Config{Interval: interval}, store, acl, counters)
 	webFixed := httpfront.Config{Logf: logf, Infof: info.Printf,
-		Stats: &stats.Pages{Store: store, Counters: counters, Version: version}}
+		Stats: &stats.Pages{Store: store, Counters: counters, Version: version, Daemon: daemonState}}
 	web := httpfront.NewServer(httpConfig(cfg, webFixed), tracker)
 	packets, err := udp.NewServer(udp.Config{
 		MaxNumWant: cfg.Announce.MaxNumWant,
@@ -98,6 +100,7 @@ func serve(cfg *config.Config, load func() (*config.Config, error), lg logs) err
 		binds++
 		info.Printf("listening tcp %s", ln.Addr())
 	}
+	var udpPorts []uint16
 	for _, a := range cfg.Listen.UDP {
 		bound, err := packets.Listen(a)
 		if noIPv6(a, err) {
@@ -110,7 +113,11 @@ func serve(cfg *config.Config, load func() (*config.Config, error), lg logs) err
 		}
 		binds++
 		info.Printf("listening udp %s", bound)
+		if !slices.Contains(udpPorts, bound.Port()) {
+			udpPorts = append(udpPorts, bound.Port())
+		}
 	}
+	web.SetUDPPorts(udpPorts)
 	if binds == 0 {
 		closeAll()
 		return errors.New("listen: neither tcp nor udp addresses bound: nothing to serve")
@@ -125,6 +132,11 @@ func serve(cfg *config.Config, load func() (*config.Config, error), lg logs) err
 			tracker); err != nil {
 			closeAll()
 			return fmt.Errorf("livesync.listen %s: %v", cfg.Livesync.Listen, err)
+		}
+		daemonState.LiveSync = func() stats.LiveSyncStats {
+			st := peerSync.Stats()
+			return stats.LiveSyncStats{PacketsSent: st.PacketsSent, RecordsSent: st.RecordsSent, RecordsDropped: st.RecordsDropped,
+				PacketsReceived: st.PacketsReceived, PacketsRejected: st.PacketsRejected}
 		}
 	}
 
@@ -153,8 +165,11 @@ func serve(cfg *config.Config, load func() (*config.Config, error), lg logs) err
 	if n, err := acl.Reload(); err != nil {
 		closeAll()
 		return fmt.Errorf("access.list: %v", err)
-	} else if mode != access.Open {
-		info.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
+	} else {
+		daemonState.AccessLoaded(n, time.Now())
+		if mode != access.Open {
+			info.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
+		}
 	}
 	// Fed only now: the first Reload resets run-time changes.
 	for i, f := range fifos {
@@ -207,7 +222,7 @@ func serve(cfg *config.Config, load func() (*config.Config, error), lg logs) err
 	saves := newSaveTimer(cfg.State.SaveInterval)
 	defer saves.stop()
 	live := &running{cfg: cfg, load: load, lg: lg, tracker: tracker, store: store, web: web,
-		webFixed: webFixed, packets: packets, acl: acl, sync: peerSync, saves: saves}
+		webFixed: webFixed, packets: packets, acl: acl, sync: peerSync, saves: saves, shown: daemonState}
 	// The state file is live too: the next save goes to the new one.
 	save := func() { saveState(live.cfg.State.File, store, lg) }
 	for {

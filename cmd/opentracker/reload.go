@@ -11,6 +11,7 @@ import (
 	httpfront "github.com/opentracker-go/opentracker/tracker/http"
 	"github.com/opentracker-go/opentracker/tracker/livesync"
 	"github.com/opentracker-go/opentracker/tracker/logic"
+	"github.com/opentracker-go/opentracker/tracker/stats"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 	"github.com/opentracker-go/opentracker/tracker/udp"
 )
@@ -29,6 +30,7 @@ type running struct {
 	acl      *access.List
 	sync     *livesync.Syncer // nil without live sync
 	saves    *saveTimer
+	shown    *stats.DaemonState // what /stats says of the access list
 }
 
 // httpConfig is the HTTP front end's configuration from cfg; fixed gives
@@ -99,9 +101,12 @@ func (r *running) reloadAccess(cfg *config.Config) bool {
 	mode, _ := access.ParseMode(cfg.Access.Mode) // validated
 	n, err := r.acl.Configure(mode, cfg.Access.List)
 	if err != nil {
+		r.shown.AccessLoadFailed()
 		r.lg.warn.Printf("SIGHUP: access list kept: %v", err)
 		return false
 	}
+	r.shown.AccessLoaded(n, time.Now())
+	r.shown.SetAccessMode(mode.String())
 	if mode != access.Open {
 		r.lg.info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
 	}

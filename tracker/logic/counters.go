@@ -29,4 +29,6 @@ type Counters struct {
 	SyncReceived  atomic.Uint64 // live sync peer records applied
 	SyncSent      atomic.Uint64 // live sync peer records sent to the cluster
 	SyncDropped   atomic.Uint64 // live sync peer records whose packet could not be sent
+
+	Announces Outcomes // by protocol, family and result
 }

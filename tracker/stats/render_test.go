@@ -83,3 +83,25 @@ func TestSyncsShowsDroppedRecords(t *testing.T) {
 		t.Errorf("everything: %q", got)
 	}
 }
+
+// TestJSONAndPromShowSyncRecords: the JSON and Prometheus pages carry live
+// sync's records sent and dropped, and a mode changed on SIGHUP.
+func TestJSONAndPromShowSyncRecords(t *testing.T) {
+	d := &DaemonState{AccessMode: "open", LiveSync: func() LiveSyncStats {
+		return LiveSyncStats{PacketsSent: 139, RecordsSent: 5000, RecordsDropped: 12}
+	}}
+	d.SetAccessMode("whitelist")
+	pages := &Pages{Store: testStore(t), Counters: new(logic.Counters), Daemon: d}
+	got, err := pages.Render(nil, "json", "")
+	for _, want := range []string{`"records_sent":5000`, `"records_dropped":12`, `"mode":"whitelist"`} {
+		if err != nil || !strings.Contains(string(got), want) {
+			t.Errorf("json lacks %s: %s %v", want, got, err)
+		}
+	}
+	got, err = pages.Render(nil, "prom", "")
+	for _, want := range []string{"opentracker_livesync_records_sent_total 5000\n", "opentracker_livesync_records_dropped_total 12\n"} {
+		if err != nil || !strings.Contains(string(got), want) {
+			t.Errorf("prom lacks %q: %v", want, err)
+		}
+	}
+}
