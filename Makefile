@@ -12,7 +12,7 @@ FUZZ_PACKET ?= 200000x
 FUZZ_RESPOND ?= 60000x
 FUZZ_DECODE ?= 300000x
 
-.PHONY: all build run test check compat race fuzz clean
+.PHONY: all build run test check compat race alloc fuzz clean
 
 all: build
 
@@ -28,7 +28,7 @@ run: build
 # Everything CI runs: formatting, vet, the race-enabled tests of every
 # package (store, protocols, daemon end to end, differential tests against
 # Debian's opentracker, OpenWrt packaging under qemu), and short fuzz runs.
-test: check compat race fuzz
+test: check compat race alloc fuzz
 
 # OpenWrt 24.10 builds with Go 1.23 (GOTOOLCHAIN=local): vet and build with
 # that toolchain too (fetched through the module proxy), so that nothing
@@ -40,12 +40,22 @@ compat:
 		GOTOOLCHAIN=$(COMPAT_GO) $(GO) vet ./... && GOTOOLCHAIN=$(COMPAT_GO) $(GO) build ./...; \
 	else echo "compat: the $(COMPAT_GO) toolchain could not be fetched; skipped"; fi
 
+# gofmt, vet (also of the darwin and freebsd builds, so that the portable
+# fallbacks keep compiling) and a tidy go.mod.
 check:
-	@out=$$(gofmt -l cmd tracker openwrt 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd internal tracker openwrt 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=freebsd $(GO) vet ./...
+	$(GO) mod tidy -diff
 
 race:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The zero-allocation tests skip under -race (the race detector allocates),
+# so they also run without it.
+alloc:
+	$(GO) test -count=1 -run 'Alloc' ./tracker/... ./cmd/otbench
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPacket$$' -fuzztime $(FUZZ_PACKET) ./tracker/udp

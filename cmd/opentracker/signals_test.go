@@ -23,7 +23,7 @@ import (
 )
 
 // stopDaemon sends sig and returns how long the daemon took to exit.
-func stopDaemon(t *testing.T, d *daemon, sig syscall.Signal) time.Duration {
+func stopDaemon(t *testing.T, d *process, sig syscall.Signal) time.Duration {
 	t.Helper()
 	start := time.Now()
 	d.cmd.Process.Signal(sig)
@@ -240,7 +240,7 @@ func TestRestartKeepsPeersWithTheirAge(t *testing.T) {
 }
 
 // configPath is the config file startDaemon wrote for d.
-func configPath(d *daemon) string {
+func configPath(d *process) string {
 	for i, a := range d.cmd.Args {
 		if a == "-f" {
 			return d.cmd.Args[i+1]
@@ -250,7 +250,7 @@ func configPath(d *daemon) string {
 }
 
 // announceInterval announces to d and returns the reply's interval.
-func announceInterval(t *testing.T, d *daemon, port int) int64 {
+func announceInterval(t *testing.T, d *process, port int) int64 {
 	t.Helper()
 	_, body := get(t, d.tcp[0], announceURL(strings.Repeat("h", 20), port, 5, ""))
 	iv, _ := decode(t, body)["interval"].(int64)

@@ -46,8 +46,7 @@ instructions on this host's x86 core, so these figures say how this build
 behaves (it starts, serves, fits the budget) and roughly how much more CPU
 per request the guest code path costs; they do not predict a router. A real
 MIPS 24Kc or MT7621 core at 575-880 MHz is itself many times slower than the
-emulation here, and its kernel's UDP path costs more too (research:
-openwrt.md §6.3, peers.md §7). Read the ratio emulated/native as a lower
+emulation here, and its kernel's UDP path costs more too. Read the ratio emulated/native as a lower
 bound on the slowdown of the code, not as an estimate of router throughput.`
 
 func cmdQemu(args []string) error {

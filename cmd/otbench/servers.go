@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/opentracker-go/opentracker/internal/reftest"
 )
 
 // server is a tracker process started for a run.
@@ -124,17 +126,12 @@ func (s *server) alive() bool {
 	}
 }
 
-// refBinary finds Debian's opentracker.
+// refBinary is flagPath, or else Debian's opentracker if installed.
 func refBinary(flagPath string) string {
 	if flagPath != "" {
 		return flagPath
 	}
-	for _, p := range []string{"/usr/bin/opentracker", "/usr/sbin/opentracker"} {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p
-		}
-	}
-	return ""
+	return reftest.Binary()
 }
 
 // writeWhitelist writes the info_hashes of torrents [0, n) of the workload
@@ -174,14 +171,7 @@ func startRef(bin, dir, cpus string, seed uint64, torrents int) (*server, error)
 	if err != nil {
 		return nil, err
 	}
-	tp, up := s.tcp.Port(), s.udp.Port()
-	// The whitelist path is resolved after chroot (research §7, §11): a
-	// relative name works both chrooted (cwd /) and not (cwd dir).
-	argv := []string{bin, "-i", "127.0.0.1", "-p", fmt.Sprint(tp), "-P", fmt.Sprint(up),
-		"-A", "127.0.0.1", "-w", "whitelist.txt", "-d", dir}
-	if os.Geteuid() == 0 {
-		argv = append(argv, "-u", "nobody")
-	}
+	argv := append([]string{bin}, reftest.Args(dir, s.tcp.Port(), s.udp.Port())...)
 	if err := s.start(cpus, argv, dir); err != nil {
 		return nil, err
 	}

@@ -1,5 +1,6 @@
-// Package access decides which torrents may be tracked (a white or black list
-// of info_hashes, re-read on SIGHUP) and which client networks are trusted.
+// Package access decides which torrents may be tracked: a white or black list
+// of info_hashes, re-read on SIGHUP, with run-time changes through named
+// pipes (fifo.go). logic.Tracker consults it through its Access interface.
 package access
 
 import (
@@ -60,22 +61,6 @@ func New(mode Mode, path string) *List {
 	l := &List{path: path}
 	l.mode.Store(uint32(mode))
 	return l
-}
-
-// NewList loads the list file for mode. Open mode needs no file; nil *List
-// and an open List allow everything.
-func NewList(mode Mode, path string) (*List, error) {
-	l := New(mode, path)
-	if mode == Open {
-		return l, nil
-	}
-	if path == "" {
-		return nil, fmt.Errorf("access mode %s needs a list file", mode)
-	}
-	if _, err := l.Reload(); err != nil {
-		return nil, err
-	}
-	return l, nil
 }
 
 // Mode returns the list's mode.

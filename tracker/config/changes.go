@@ -63,7 +63,7 @@ func walk(a, b reflect.Value, prefix string, fn func(key string, a, b reflect.Va
 	t := a.Type()
 	for i := 0; i < t.NumField(); i++ {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
-		if name == "" {
+		if name == "" || name == "-" {
 			continue
 		}
 		key := prefix + name

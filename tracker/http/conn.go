@@ -86,8 +86,11 @@ func (cn *conn) serveFrom(end int, served bool) {
 				cn.nc.SetReadDeadline(time.Now().Add(s.conf().IdleTimeout))
 				arm = false
 			}
-			cn.idle.Store(served && end == 0)
-			if s.closing.Load() {
+			idle := served && end == 0
+			cn.idle.Store(idle)
+			if s.closing.Load() || idle && s.waiting.Load() > 0 {
+				// Closing, or a new client waits for a slot and closeIdle
+				// may have run before this connection became idle.
 				return
 			}
 			m, err := cn.nc.Read(cn.buf[end:])

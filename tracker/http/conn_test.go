@@ -167,18 +167,22 @@ func TestIdleTimeout(t *testing.T) {
 	if d := time.Since(start); d < 100*time.Millisecond {
 		t.Fatalf("closed after %v", d)
 	}
-	// Slowloris: bytes trickling in do not extend the deadline.
+	// Slowloris: bytes trickling in do not extend the deadline. The client
+	// sends a byte every 30 ms for up to 4 s; the server must close about
+	// 150 ms after it connected, long before the trickle ends (a server that
+	// extended the deadline per byte would hold on for 4 s).
 	c, br = dial(t, tt.addr)
 	start = time.Now()
-	for i := 0; i < 10; i++ {
-		if _, err := io.WriteString(c, "G"); err != nil {
-			break
+	go func() {
+		for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(30 * time.Millisecond) {
+			if _, err := io.WriteString(c, "G"); err != nil {
+				return
+			}
 		}
-		time.Sleep(30 * time.Millisecond)
-	}
+	}()
 	expectEOF(t, c, br)
 	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("slow client held the connection for %v", d)
+		t.Fatalf("a trickling client held the connection for %v", d)
 	}
 }
 
@@ -221,6 +225,28 @@ func TestConnectionLimit(t *testing.T) {
 	}
 	expectEOF(t, i1, ib1)
 	expectEOF(t, i2, ib2)
+}
+
+// TestConnectionLimitIdleAfterWait: a connection that becomes idle after a
+// new client started waiting for its slot (so closeIdle found it busy)
+// makes room at once, not after its idle timeout.
+func TestConnectionLimitIdleAfterWait(t *testing.T) {
+	tt := startTracker(t, Config{MaxConnections: 1, IdleTimeout: 30 * time.Second}, nil, nil, "")
+	c1, br1 := dial(t, tt.addr)
+	io.WriteString(c1, "GET /x HTTP/1.1\r\n") // busy: half a request
+	waitFor(t, "the first connection", func() bool { return tt.c.TCPAccepts.Load() == 1 })
+	c2, br2 := dial(t, tt.addr)
+	io.WriteString(c2, "GET /y HTTP/1.1\r\n\r\n")
+	waitFor(t, "the second client to wait for a slot", func() bool { return tt.srv.waiting.Load() == 1 })
+	io.WriteString(c1, "\r\n") // served, keep-alive: idle from now on
+	if r, err := readResponse(br1); err != nil || r.status != 404 {
+		t.Fatalf("first: %v %v", r, err)
+	}
+	c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if r, err := readResponse(br2); err != nil || r.status != 404 {
+		t.Fatalf("waiting client, 5 s after the other went idle: %v %v", r, err)
+	}
+	expectEOF(t, c1, br1)
 }
 
 func TestCloseEndsConnections(t *testing.T) {

@@ -2,8 +2,10 @@ package http
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,14 +13,15 @@ import (
 	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
-// Config configures a Server. Zero values get the defaults noted.
+// Config configures a Server. The daemon fills it from its configuration,
+// whose defaults are in tracker/config/default.toml.
 type Config struct {
-	NumWant        int           // peers when the client does not say (50)
-	MaxNumWant     int           // cap on numwant (200, at most logic.MaxPeersPerReply)
+	NumWant        int           // peers when the client does not say
+	MaxNumWant     int           // cap on numwant, 1..logic.MaxPeersPerReply
 	Redirect       string        // 302 target for "GET /"; empty answers 404
-	StatsPath      string        // path of the stats page without "/" ("stats")
+	StatsPath      string        // path of the stats page, with or without the leading "/"
 	MaxConnections int           // open connections at most (0: unlimited)
-	IdleTimeout    time.Duration // keep-alive idle time and time to send one request (30 s)
+	IdleTimeout    time.Duration // keep-alive idle time and time to send one request
 	FullScrape     bool          // serve /scrape without info_hash to Admin networks
 	Admin          logic.Networks
 	Proxies        logic.Networks
@@ -44,6 +47,7 @@ type Server struct {
 	c   *logic.Counters // t's
 
 	slots    chan struct{} // one token per open connection, nil if unlimited
+	waiting  atomic.Int32  // accepted connections waiting for a slot
 	closing  atomic.Bool
 	done     chan struct{}
 	fullSem  chan struct{} // one full scrape at a time bounds its memory
@@ -60,8 +64,11 @@ type Server struct {
 }
 
 // NewServer returns a Server that answers announces and scrapes with t.
-func NewServer(cfg Config, t *logic.Tracker) *Server {
-	cfg = normalize(cfg)
+func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
+	cfg, err := checkConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		t:       t,
 		c:       t.Counters(),
@@ -75,43 +82,38 @@ func NewServer(cfg Config, t *logic.Tracker) *Server {
 	if cfg.MaxConnections > 0 {
 		s.slots = make(chan struct{}, cfg.MaxConnections)
 	}
-	return s
+	return s, nil
 }
 
 // SetConfig applies cfg to a running server (SIGHUP): every value but
 // MaxConnections, whose connection slots are made once, holds from the next
-// request on. Requests being answered finish with the values they started
-// with where they read them once.
-func (s *Server) SetConfig(cfg Config) {
-	cfg = normalize(cfg)
+// request on. An unusable cfg is refused and changes nothing.
+func (s *Server) SetConfig(cfg Config) error {
+	cfg, err := checkConfig(cfg)
+	if err != nil {
+		return err
+	}
 	s.cfg.Store(&cfg)
+	return nil
 }
 
 // conf is the configuration in force.
 func (s *Server) conf() *Config { return s.cfg.Load() }
 
-// normalize fills in defaults and bounds.
-func normalize(cfg Config) Config {
-	if cfg.MaxNumWant <= 0 {
-		cfg.MaxNumWant = 200
+// checkConfig refuses an unusable cfg and completes the rest.
+func checkConfig(cfg Config) (Config, error) {
+	switch {
+	case cfg.MaxNumWant < 1 || cfg.MaxNumWant > logic.MaxPeersPerReply:
+		return cfg, fmt.Errorf("http: max numwant %d is outside 1..%d", cfg.MaxNumWant, logic.MaxPeersPerReply)
+	case cfg.NumWant < 0 || cfg.NumWant > cfg.MaxNumWant:
+		return cfg, fmt.Errorf("http: numwant %d is outside 0..%d", cfg.NumWant, cfg.MaxNumWant)
+	case cfg.IdleTimeout <= 0:
+		return cfg, errors.New("http: no idle timeout")
+	case cfg.Stats != nil && strings.Trim(cfg.StatsPath, "/") == "":
+		return cfg, errors.New("http: no stats path")
 	}
-	if cfg.MaxNumWant > logic.MaxPeersPerReply {
-		cfg.MaxNumWant = logic.MaxPeersPerReply
-	}
-	if cfg.NumWant <= 0 {
-		cfg.NumWant = 50
-	}
-	if cfg.NumWant > cfg.MaxNumWant {
-		cfg.NumWant = cfg.MaxNumWant
-	}
-	if cfg.StatsPath == "" {
-		cfg.StatsPath = "stats"
-	}
-	if cfg.StatsPath[0] != '/' {
+	if !strings.HasPrefix(cfg.StatsPath, "/") {
 		cfg.StatsPath = "/" + cfg.StatsPath
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 30 * time.Second
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -119,7 +121,7 @@ func normalize(cfg Config) Config {
 	if cfg.Infof == nil {
 		cfg.Infof = func(string, ...any) {}
 	}
-	return cfg
+	return cfg, nil
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -244,6 +246,10 @@ func (s *Server) takeSlot() bool {
 		return true
 	default:
 	}
+	// A connection that becomes idle after closeIdle looked sees waiting
+	// and closes itself (conn.serveFrom), so the wait ends either way.
+	s.waiting.Add(1)
+	defer s.waiting.Add(-1)
 	s.closeIdle()
 	select {
 	case s.slots <- struct{}{}:

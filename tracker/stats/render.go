@@ -1,3 +1,6 @@
+// Package stats renders the /stats pages (Pages): opentracker's modes in the
+// reference's layout, from the store and the tracker's counters
+// (logic.Counters), and this tracker's own (store, heap, s24s, renew).
 package stats
 
 import (
@@ -85,8 +88,12 @@ func (p *Pages) Render(dst []byte, mode, format string) ([]byte, error) {
 		n, sent, dropped := c.SyncReceived.Load(), c.SyncSent.Load(), c.SyncDropped.Load()
 		return mrtg(n, dropped, fmt.Sprintf("opentracker live sync, %s peers/s :: %d records sent, %d dropped.", rate(n), sent, dropped)), nil
 	case "herr":
-		return fmt.Appendf(dst, "302 RED %d\n400 ... %d\n400 PAR %d\n403 IP  %d\n404 INV %d\nFAILURE %d\n",
-			c.HTTPRedirects.Load(), c.HTTPBadRequests.Load(), 0, c.NotAuthorized.Load(), c.HTTPNotFound.Load(), c.HTTPFailures.Load()), nil
+		// The reference's seven lines (PAR: its parameter errors, COM: its
+		// refusal of compact=0, SRV: its internal errors, none of which
+		// happen here), then announces and scrapes answered with a failure
+		// reason, which it does not have.
+		return fmt.Appendf(dst, "302 RED %d\n400 ... %d\n400 PAR %d\n400 COM %d\n403 IP  %d\n404 INV %d\n500 SRV %d\nFAILURE %d\n",
+			c.HTTPRedirects.Load(), c.HTTPBadRequests.Load(), 0, 0, c.NotAuthorized.Load(), c.HTTPNotFound.Load(), 0, c.HTTPFailures.Load()), nil
 	case "top10", "top100":
 		n := 10
 		if mode == "top100" {

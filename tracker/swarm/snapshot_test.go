@@ -97,7 +97,7 @@ func TestSnapshotInPiecesSeesEverything(t *testing.T) {
 			}
 		}
 	}
-	if err := rvCheck(r); err != nil {
+	if err := checkInvariants(r); err != nil {
 		t.Fatal(err)
 	}
 	sorted := func(v []string) string { v = append([]string(nil), v...); sort.Strings(v); return fmt.Sprint(v) }
@@ -146,7 +146,7 @@ func TestRestorePeerTakesTheNewerState(t *testing.T) {
 	if c, _ := s.Scrape(h); c.Seeders != 0 || c.Leechers != 1 {
 		t.Fatalf("a newer dumped leecher state did not apply: %+v", c)
 	}
-	if err := rvCheck(s); err != nil {
+	if err := checkInvariants(s); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RestorePeer(h, &PeerRecord{Peer: peer4(2, 1), Age: 45}); err != ErrExpired {
@@ -199,7 +199,7 @@ func TestSnapshotBesideAnnounces(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	if err := rvCheck(s); err != nil {
+	if err := checkInvariants(s); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -21,9 +21,6 @@ type Config struct {
 	Logf       func(format string, args ...any)
 }
 
-// DefaultMaxNumWant is opentracker's cap, where Config leaves it zero.
-const DefaultMaxNumWant = 200
-
 // Server answers BEP 15 requests on any number of UDP binds.
 type Server struct {
 	t        *logic.Tracker
@@ -49,11 +46,8 @@ func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
 	if t == nil {
 		return nil, errors.New("udp: no tracker")
 	}
-	if cfg.MaxNumWant < 0 || cfg.Workers < 0 {
-		return nil, errors.New("udp: negative max numwant or workers")
-	}
-	if cfg.MaxNumWant == 0 {
-		cfg.MaxNumWant = DefaultMaxNumWant
+	if cfg.MaxNumWant < 1 || cfg.Workers < 0 {
+		return nil, errors.New("udp: max numwant under 1 or negative workers")
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
@@ -74,13 +68,10 @@ func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
 	return s, nil
 }
 
-// SetMaxNumWant changes the most peers per reply (0: the default), for the
+// SetMaxNumWant changes the most peers per reply (at least 1), for the
 // replies from now on (SIGHUP).
 func (s *Server) SetMaxNumWant(n int) {
-	if n <= 0 {
-		n = DefaultMaxNumWant
-	}
-	want4 := min(n, logic.MaxPeersPerReply) // outLen holds this many
+	want4 := min(max(n, 1), logic.MaxPeersPerReply) // outLen holds this many
 	s.maxWant4.Store(int32(want4))
 	// 18-byte peers: a third as many keeps v6 replies as small as v4 ones
 	// (66 for 200: 1208 bytes, under the 1232 that IPv6's minimum MTU
