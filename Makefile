@@ -91,14 +91,16 @@ openwrt-test:
 # --- bench (owned by harness) ---
 # Benchmarks; method and latest figures in docs/benchmarks.md.
 # "make bench" builds this tracker and cmd/otbench, then runs every workload
-# against it and Debian's opentracker (apt-get install opentracker), A B A B,
+# against it and Debian's opentracker (apt-get install opentracker) and the null responder, A B C A B C,
 # and prints medians and ratios (under 10 minutes on 2 cores). Results also go
-# to bin/bench.json. "make bench-qemu" runs the mipsle/armv7 builds under
-# qemu-user (apt-get install qemu-user-static). Extra flags: BENCH_FLAGS=...
+# to bin/bench.json. Beside both trackers runs a null responder, the floor.
+# "make bench-qemu" runs the mipsle/armv7 builds, the null responder and
+# Debian's mipsel opentracker under qemu-user (apt-get install
+# qemu-user-static). Extra flags: BENCH_FLAGS=...
 BENCH_GO = GOTOOLCHAIN=local CGO_ENABLED=0 go
 BENCH_FLAGS ?=
 
-.PHONY: bench bench-qemu bench-fill bench-soak bench-tools
+.PHONY: bench bench-qemu bench-ref-mipsel bench-fill bench-soak bench-tools
 
 bench-tools:
 	$(BENCH_GO) build -trimpath -o bin/opentracker ./cmd/opentracker
@@ -107,8 +109,13 @@ bench-tools:
 bench: bench-tools
 	bin/otbench compare -ours bin/opentracker -out bin/bench.json $(BENCH_FLAGS)
 
-bench-qemu: bench-tools
-	bin/otbench qemu $(BENCH_FLAGS)
+# The reference under qemu is Debian's mipsel build, unpacked into
+# bin/ref-mipsel by bench-ref-mipsel (root: adds the mipsel architecture).
+bench-qemu: bench-tools bench-ref-mipsel
+	bin/otbench qemu -out bin/bench-qemu.json $(BENCH_FLAGS)
+
+bench-ref-mipsel:
+	sh cmd/otbench/fetch-ref-mipsel.sh bin/ref-mipsel
 
 # Memory per peer at 100k, 1M and 4M peers (ours and the reference).
 bench-fill: bench-tools

@@ -12,8 +12,8 @@ func freeUnits(t *testing.T, a *arena) uint32 {
 	for k := uint8(0); k <= a.maxOrder; k++ {
 		for e := a.free[k]; e != 0; e = a.words[(e-1)*unitWords] {
 			u := e - 1
-			if a.meta[u] != freeBit|k || u%(1<<k) != 0 {
-				t.Fatalf("free block %d of order %d: meta %x", u, k, a.meta[u])
+			if a.metaOf(u) != freeBit|k || u%(1<<k) != 0 {
+				t.Fatalf("free block %d of order %d: meta %x", u, k, a.metaOf(u))
 			}
 			total += 1 << k
 		}

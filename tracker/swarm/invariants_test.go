@@ -8,7 +8,7 @@ import (
 )
 
 // checkInvariants verifies every invariant of the store's internals: the buddy
-// arena's free lists and meta bytes, that regions and free blocks tile the
+// arena's free lists and head bits, that regions and free blocks tile the
 // arena exactly, the open-addressing index, the free-slot chain, sorted peer
 // lists, slack bounds, and all counters. It must run with no concurrent use.
 func checkInvariants(s *Store) error {
@@ -38,8 +38,8 @@ func checkInvariants(s *Store) error {
 			if u%size != 0 {
 				return fmt.Errorf("free block %d/%d misaligned", u, k)
 			}
-			if a.meta[u] != freeBit|uint8(k) {
-				return fmt.Errorf("free block %d/%d has meta %#x", u, k, a.meta[u])
+			if a.metaOf(u) != freeBit|uint8(k) {
+				return fmt.Errorf("free block %d/%d has meta %#x", u, k, a.metaOf(u))
 			}
 			if a.words[u*unitWords+1] != prev {
 				return fmt.Errorf("free block %d/%d prev link %d, want %d", u, k, a.words[u*unitWords+1], prev)
@@ -58,8 +58,8 @@ func checkInvariants(s *Store) error {
 			}
 		}
 	}
-	for u, m := range a.meta {
-		if m&freeBit != 0 && !head[u] {
+	for u := range head {
+		if m := a.metaOf(uint32(u)); m&freeBit != 0 && !head[u] {
 			return fmt.Errorf("unit %d has free meta %#x but heads no listed free block", u, m)
 		}
 	}
@@ -67,11 +67,11 @@ func checkInvariants(s *Store) error {
 		if !head[u] {
 			continue
 		}
-		k := a.meta[u] &^ freeBit
+		k := a.metaOf(uint32(u)) &^ freeBit
 		if k >= a.maxOrder {
 			continue
 		}
-		if b := uint32(u) ^ 1<<k; b < a.units && a.meta[b] == freeBit|k {
+		if b := uint32(u) ^ 1<<k; b < a.units && a.metaOf(b) == freeBit|k {
 			return fmt.Errorf("free buddies %d and %d of order %d not merged", u, b, k)
 		}
 	}

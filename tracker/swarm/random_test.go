@@ -236,9 +236,12 @@ func TestModelCatchesCorruption(t *testing.T) {
 		},
 		"shard completed": func(s *Store, m *model, h logic.InfoHash) { sh, _ := s.shardFor(&h); sh.completed++ },
 		"region leak":     func(s *Store, m *model, h logic.InfoHash) { s.arena.allocRegion(1) },
-		"meta byte":       func(s *Store, m *model, h logic.InfoHash) { s.arena.meta[m.listOf(h, fam4).off+1] = freeBit | 1 },
-		"model peer":      func(s *Store, m *model, h logic.InfoHash) { delete(m.torrents[h].peers, peer4(3, 1)) },
-		"completed":       func(s *Store, m *model, h logic.InfoHash) { m.torrents[h].completed++ },
+		"head bit": func(s *Store, m *model, h logic.InfoHash) {
+			u := m.listOf(h, fam4).off + 1
+			s.arena.heads[u/64] |= 1 << (u % 64)
+		},
+		"model peer": func(s *Store, m *model, h logic.InfoHash) { delete(m.torrents[h].peers, peer4(3, 1)) },
+		"completed":  func(s *Store, m *model, h logic.InfoHash) { m.torrents[h].completed++ },
 		"index moved": func(s *Store, m *model, h logic.InfoHash) {
 			sh, home := s.shardFor(&h)
 			p, _ := sh.find(&h, home)

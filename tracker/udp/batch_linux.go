@@ -78,6 +78,7 @@ func (s *Server) loopBatch(c *net.UDPConn) bool {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		w.batchNow = s.now().Unix() // one clock reading per batch (worker.batchNow)
 		if b.answer(w) == 0 {
 			continue
 		}

@@ -17,7 +17,8 @@
 //
 // Decisions, where BEP 15 or opentracker leave room (the README repeats them):
 //
-//   - Connection ids are a SipHash-2-4 of (client IP, 2-minute window) under
+//   - Connection ids are a HalfSipHash-2-4 (SipHash on 32-bit words, cheap
+//     on a 32-bit router CPU) of (client IP, 2-minute window) under
 //     a random key made at start. The current and the previous window are
 //     accepted, so an id lives 2 to 4 minutes (BEP 15 asks for at least 2)
 //     and no state is kept per client. opentracker's ids never expire. The
