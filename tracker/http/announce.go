@@ -38,7 +38,7 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 		return s.failure(w, reason)
 	}
 	addr := s.clientAddr(r, peer)
-	if q.ip != nil && (s.cfg.IPFromQuery || s.cfg.Admin.Contains(addr)) {
+	if q.ip != nil && (s.conf().IPFromQuery || s.conf().Admin.Contains(addr)) {
 		a, err := netip.ParseAddr(string(q.ip))
 		if err != nil || a.Zone() != "" {
 			return s.failure(w, reasonBadIP)
@@ -68,7 +68,7 @@ type announceQuery struct {
 // parseAnnounce reads an announce's query into req and q and returns the
 // first problem as a failure reason, "" when there is none.
 func (s *Server) parseAnnounce(query []byte, req *logic.Request, q *announceQuery) string {
-	*req = logic.Request{NumWant: s.cfg.NumWant, Families: logic.BothFamilies}
+	*req = logic.Request{NumWant: s.conf().NumWant, Families: logic.BothFamilies}
 	*q = announceQuery{port: -1, compact: true}
 	haveHash := false
 	var reason string // the first problem
@@ -104,7 +104,7 @@ func (s *Server) parseAnnounce(query []byte, req *logic.Request, q *announceQuer
 			req.Event = parseEvent(val)
 		case is(name, "numwant"):
 			if n, ok := parseInt(val); ok && n >= 0 {
-				req.NumWant = int(min(n, int64(s.cfg.MaxNumWant)))
+				req.NumWant = int(min(n, int64(s.conf().MaxNumWant)))
 			}
 		case is(name, "compact"):
 			q.compact = !(len(val) == 1 && val[0] == '0')

@@ -53,6 +53,7 @@ func AppendJSON(dst []byte, r *Report) []byte {
 	j.bool("enabled", r.LiveSyncOn)
 	j.members(
 		u("packets_sent", r.LiveSync.PacketsSent),
+		u("records_sent", r.LiveSync.RecordsSent),
 		u("records_dropped", r.LiveSync.RecordsDropped),
 		u("packets_received", r.LiveSync.PacketsReceived),
 		u("packets_rejected", r.LiveSync.PacketsRejected),
