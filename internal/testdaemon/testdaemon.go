@@ -109,9 +109,15 @@ type Process struct {
 // and its log is shown if the test failed.
 func Start(t testing.TB, prefix, argv, env []string) *Process {
 	t.Helper()
+	return StartIn(t, "", prefix, argv, env)
+}
+
+// StartIn is Start in the working directory dir ("": this process's).
+func StartIn(t testing.TB, dir string, prefix, argv, env []string) *Process {
+	t.Helper()
 	args := append(append([]string{}, prefix...), argv...)
 	p := &Process{Cmd: exec.Command(args[0], args[1:]...), more: make(chan struct{}, 1), done: make(chan struct{})}
-	p.Cmd.Env = env
+	p.Cmd.Env, p.Cmd.Dir = env, dir
 	pr, pw := io.Pipe()
 	p.Cmd.Stdout, p.Cmd.Stderr = pw, pw // routine messages: stdout; problems: stderr
 	if err := p.Cmd.Start(); err != nil {
@@ -137,10 +143,18 @@ func Start(t testing.TB, prefix, argv, env []string) *Process {
 			t.Errorf("process %d did not exit 5 s after SIGKILL", p.Cmd.Process.Pid)
 		}
 		if t.Failed() {
-			t.Logf("%s log:\n%s", filepath.Base(argv[0]), p.Log())
+			t.Logf("%s log:\n%s", filepath.Base(argv[0]), tail(p.Log(), 16000))
 		}
 	})
 	return p
+}
+
+// tail is the last n bytes of s: clients in end-to-end tests log a lot.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
 }
 
 // Launch runs the daemon bin (under prefix) with toml as its configuration
