@@ -72,22 +72,7 @@ func AppendProm(dst []byte, r *Report) []byte {
 		m.sample(row.name, row.labels, row.v)
 	}
 
-	m.head("opentracker_announces_total", "counter", "Announces by protocol, client address family and result.")
-	for p := range r.Announces {
-		for f := range r.Announces[p] {
-			for res, n := range r.Announces[p][f] {
-				m.b = append(m.b, "opentracker_announces_total{proto=\""...)
-				m.b = append(m.b, protoNames[p]...)
-				m.b = append(m.b, "\",family=\""...)
-				m.b = append(m.b, familyNames[f]...)
-				m.b = append(m.b, "\",result=\""...)
-				m.b = append(m.b, outcomeNames[res]...)
-				m.b = append(m.b, "\"} "...)
-				m.b = strconv.AppendUint(m.b, n, 10)
-				m.b = append(m.b, '\n')
-			}
-		}
-	}
+	m.announces(r)
 	return m.b
 }
 
@@ -143,4 +128,25 @@ func appendPromLabel(dst []byte, s string) []byte {
 		}
 	}
 	return append(dst, '"')
+}
+
+// announces writes the announces family: by protocol, address family and
+// result.
+func (m *promWriter) announces(r *Report) {
+	m.head("opentracker_announces_total", "counter", "Announces by protocol, client address family and result.")
+	for p := range r.Announces {
+		for f := range r.Announces[p] {
+			for res, n := range r.Announces[p][f] {
+				m.b = append(m.b, "opentracker_announces_total{proto=\""...)
+				m.b = append(m.b, protoNames[p]...)
+				m.b = append(m.b, "\",family=\""...)
+				m.b = append(m.b, familyNames[f]...)
+				m.b = append(m.b, "\",result=\""...)
+				m.b = append(m.b, outcomeNames[res]...)
+				m.b = append(m.b, "\"} "...)
+				m.b = strconv.AppendUint(m.b, n, 10)
+				m.b = append(m.b, '\n')
+			}
+		}
+	}
 }
