@@ -167,7 +167,7 @@ func Launch(t testing.TB, bin string, prefix []string, toml string, ready func(l
 		t.Fatal(err)
 	}
 	p := Start(t, prefix, append([]string{bin, "-f", cfg}, args...), nil)
-	p.Wait(t, "the daemon ready", 10*time.Second, ready)
+	p.Wait(t, "the daemon to be ready", 10*time.Second, ready)
 	return p
 }
 
@@ -247,20 +247,20 @@ func (p *Process) Exited() bool {
 	}
 }
 
-// Wait waits until cond holds for the log, failing the test (with what,
-// the log and the exit status) if the process exits first or limit passes.
+// Wait waits until cond holds for the log, failing the test (naming what
+// it waited for, with the log) if the process exits first or limit passes.
 func (p *Process) Wait(t testing.TB, what string, limit time.Duration, cond func(log string) bool) {
 	t.Helper()
 	deadline := time.After(limit)
 	for !cond(p.Log()) {
 		if p.Exited() && !cond(p.Log()) {
-			t.Fatalf("exited (%v) before %s:\n%s", p.Err(), what, p.Log())
+			t.Fatalf("waiting for %s: exited (%v):\n%s", what, p.Err(), p.Log())
 		}
 		select {
 		case <-p.more:
 		case <-time.After(20 * time.Millisecond):
 		case <-deadline:
-			t.Fatalf("not %s after %v:\n%s", what, limit, p.Log())
+			t.Fatalf("waiting for %s: not after %v:\n%s", what, limit, p.Log())
 		}
 	}
 }
@@ -268,7 +268,7 @@ func (p *Process) Wait(t testing.TB, what string, limit time.Duration, cond func
 // WaitLog waits until a line containing s was logged.
 func (p *Process) WaitLog(t testing.TB, s string, limit time.Duration) {
 	t.Helper()
-	p.Wait(t, fmt.Sprintf("logged %q", s), limit, func(log string) bool { return strings.Contains(log, s) })
+	p.Wait(t, fmt.Sprintf("a logged line with %q", s), limit, func(log string) bool { return strings.Contains(log, s) })
 }
 
 // Signal sends sig, failing the test if it cannot.
