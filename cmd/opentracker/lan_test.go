@@ -23,11 +23,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/opentracker-go/opentracker/internal/testdaemon"
 	"github.com/opentracker-go/opentracker/tracker/bencode"
 )
 
@@ -103,20 +103,53 @@ func (l *lan) cutOff(t *testing.T, h lanHost) {
 
 // nsProcess is a process in a namespace whose output is kept.
 type nsProcess struct {
-	*testdaemon.Process
-	name string
-	cmd  *exec.Cmd
+	name   string
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    bytes.Buffer
+	exited chan error
 }
 
-func (p *nsProcess) text() string { return p.Log() }
+func (p *nsProcess) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *nsProcess) text() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
 
 // startIn runs argv in namespace ns ("ip netns exec" execs the command, so
 // the pid is the command's own) and kills it when the test ends.
 func startIn(t *testing.T, name, ns, dir string, argv ...string) *nsProcess {
 	t.Helper()
-	p := testdaemon.StartIn(t, dir, []string{"ip", "netns", "exec", ns}, argv,
-		append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "HOME="+dir))
-	return &nsProcess{Process: p, name: name, cmd: p.Cmd}
+	p := &nsProcess{name: name, exited: make(chan error, 1)}
+	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
+	p.cmd.Dir = dir
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "HOME="+dir)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.exited
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, tail(p.text(), 12000))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
 }
 
 // routerDaemon is the daemon in the router namespace, with its config file.
@@ -131,15 +164,35 @@ type routerDaemon struct {
 func startRouterDaemon(t *testing.T, l *lan, cfg string) *routerDaemon {
 	t.Helper()
 	p := startIn(t, "daemon", l.router, filepath.Dir(cfg), daemonBin, "-f", cfg)
-	p.WaitLog(t, "opentracker: state: ", 10*time.Second)
 	d := &routerDaemon{nsProcess: p, cfg: cfg, tcp: map[bool]int{}, udp: map[bool]int{}}
-	for _, ap := range p.TCP() {
-		d.tcp[ap.Addr().Is6()] = int(ap.Port())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			t.Fatalf("daemon exited: %v\n%s", err, p.text())
+		default:
+		}
+		text := p.text()
+		if strings.Contains(text, "opentracker: state: ") {
+			for _, line := range strings.Split(text, "\n") {
+				rest, ok := strings.CutPrefix(line, "opentracker: listening ")
+				if !ok {
+					continue
+				}
+				proto, addr, _ := strings.Cut(rest, " ")
+				ap := netip.MustParseAddrPort(addr)
+				if proto == "tcp" {
+					d.tcp[ap.Addr().Is6()] = int(ap.Port())
+				} else {
+					d.udp[ap.Addr().Is6()] = int(ap.Port())
+				}
+			}
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon did not start:\n%s", text)
+		}
 	}
-	for _, ap := range p.UDP() {
-		d.udp[ap.Addr().Is6()] = int(ap.Port())
-	}
-	return d
 }
 
 // announceURL is the tracker URL on router address a.
@@ -155,10 +208,11 @@ func (d *routerDaemon) url(proto string, a netip.Addr) string {
 func (d *routerDaemon) stop(t *testing.T) time.Duration {
 	t.Helper()
 	start := time.Now()
-	d.Signal(t, syscall.SIGTERM)
+	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-d.Done():
-		if err := d.Err(); err != nil {
+	case err := <-d.exited:
+		d.exited <- err
+		if err != nil {
 			t.Fatalf("daemon exit after SIGTERM: %v\n%s", err, d.text())
 		}
 	case <-time.After(10 * time.Second):
