@@ -180,47 +180,6 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
-func TestConnectionLimit(t *testing.T) {
-	tt := startTracker(t, Config{MaxConnections: 2}, nil, nil, "")
-	// Two busy connections (a partial request each) fill the limit.
-	c1, br1 := dial(t, tt.addr)
-	c2, _ := dial(t, tt.addr)
-	io.WriteString(c1, "GET /x HTTP/1.0\r\n")
-	io.WriteString(c2, "GET /x HTTP/1.0\r\n")
-	time.Sleep(50 * time.Millisecond)
-	// A third connects (kernel backlog) but is not served yet.
-	c3, br3 := dial(t, tt.addr)
-	io.WriteString(c3, "GET /y HTTP/1.0\r\n\r\n")
-	c3.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	if _, err := br3.ReadByte(); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("third connection served over the limit: %v", err)
-	}
-	// Finishing the first frees its slot and the third is served.
-	io.WriteString(c1, "\r\n")
-	if r, err := readResponse(br1); err != nil || r.status != 404 {
-		t.Fatalf("first: %v %v", r, err)
-	}
-	c3.SetReadDeadline(time.Now().Add(3 * time.Second))
-	if r, err := readResponse(br3); err != nil || r.status != 404 {
-		t.Fatalf("third after a slot freed: %v %v", r, err)
-	}
-
-	// Idle keep-alive connections are closed to make room.
-	tt = startTracker(t, Config{MaxConnections: 2}, nil, nil, "")
-	i1, ib1 := dial(t, tt.addr)
-	i2, ib2 := dial(t, tt.addr)
-	for _, c := range []net.Conn{i1, i2} {
-		io.WriteString(c, "GET /x HTTP/1.1\r\n\r\n")
-	}
-	readResponse(ib1)
-	readResponse(ib2)
-	if r := get(t, tt.addr, "/z"); r.status != 404 {
-		t.Fatalf("new client behind idle keep-alives: %d", r.status)
-	}
-	expectEOF(t, i1, ib1)
-	expectEOF(t, i2, ib2)
-}
-
 func TestCloseEndsConnections(t *testing.T) {
 	tt := startTracker(t, Config{IdleTimeout: time.Minute}, nil, nil, "")
 	c, br := dial(t, tt.addr)

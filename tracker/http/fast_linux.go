@@ -150,16 +150,23 @@ func (a *rawAcceptor) serve() error {
 		}
 		backoff = 0
 		s.c.TCPAccepts.Add(1)
-		if s.slots != nil && !s.takeSlot() {
+		peer := a.peer()
+		cn := s.acquire(peer.Addr())
+		if cn == nil {
+			if s.closing.Load() {
+				closeFd(a.fd)
+				return ErrServerClosed
+			}
+			writeRaw(a.fd, []byte(refusal)) // non-blocking: best effort
 			closeFd(a.fd)
-			return ErrServerClosed
+			continue
 		}
 		if s.closing.Load() {
 			closeFd(a.fd)
-			s.freeSlot()
+			s.table.release(cn)
 			return ErrServerClosed
 		}
-		s.serveRaw(a.fd, a.peer())
+		s.serveRaw(a.fd, peer, cn)
 	}
 }
 
@@ -219,13 +226,18 @@ func zoneName(index int) string {
 	return strconv.Itoa(index)
 }
 
-// serveRaw serves the freshly accepted non-blocking socket fd, whose slot is
-// taken: inline when it can, else on a connection goroutine.
-func (s *Server) serveRaw(fd int, peer netip.AddrPort) {
-	cn := connPool.Get().(*conn)
-	n, err := readRaw(fd, cn.buf[:])
+// serveRaw serves the freshly accepted non-blocking socket fd in the slot
+// cn: inline when it can, else on a connection goroutine.
+func (s *Server) serveRaw(fd int, peer netip.AddrPort, cn *conn) {
+	n, err := readRaw(fd, cn.buf)
 	if err != nil && err != unix.EAGAIN || err == nil && n == 0 {
 		// Reset or closed before a request: nothing to answer.
+		s.closeRaw(fd, cn)
+		return
+	}
+	if n > 0 && !canStartRequest(cn.buf[0]) && cn.buf[0] != '\r' && cn.buf[0] != '\n' {
+		// A TLS ClientHello or other binary: close at once.
+		s.c.HTTPBadRequests.Add(1)
 		s.closeRaw(fd, cn)
 		return
 	}
@@ -239,7 +251,7 @@ func (s *Server) serveRaw(fd int, peer netip.AddrPort) {
 	}
 	w := getWork()
 	big, keep := s.respond(w, cn.buf[:hl], peer)
-	rest := copy(cn.buf[:], cn.buf[hl:n]) // pipelined input or a body
+	rest := copy(cn.buf, cn.buf[hl:n]) // pipelined input or a body
 	if big != nil {
 		s.handOff(fd, peer, cn, w, 0, big, rest, true, keep)
 		return
@@ -267,8 +279,7 @@ func (s *Server) serveRaw(fd int, peer netip.AddrPort) {
 
 func (s *Server) closeRaw(fd int, cn *conn) {
 	closeFd(fd)
-	s.freeSlot()
-	connPool.Put(cn)
+	s.table.release(cn)
 }
 
 // The inline path's syscalls are raw: on the non-blocking sockets that
@@ -364,12 +375,10 @@ func (s *Server) handOff(fd int, peer netip.AddrPort, cn *conn, w *work, sent in
 	// The socket is non-blocking, so the os package registers it with the
 	// runtime poller: reads, writes and deadlines behave as on a net.Conn.
 	nc := &rawConn{File: os.NewFile(uintptr(fd), "tcp"), peer: peer}
-	cn.srv, cn.nc, cn.peer = s, nc, peer
-	cn.idle.Store(false)
+	cn.attach(s, nc, peer)
 	if !s.track(cn) {
 		nc.Close()
-		s.freeSlot()
-		putConn(cn)
+		s.table.release(cn)
 		if w != nil {
 			putWork(w)
 		}
@@ -385,8 +394,7 @@ func (cn *conn) resume(w *work, sent int, big []byte, end int, served, keep bool
 		ok := cn.send(w.out[sent:])
 		if ok && big != nil {
 			cn.nc.SetWriteDeadline(deadlineFor(len(big), s.cfg.IdleTimeout))
-			_, err := cn.nc.Write(big)
-			ok = err == nil
+			ok = cn.writeAll(big)
 		}
 		putWork(w)
 		keep = keep && ok
@@ -400,7 +408,6 @@ func (cn *conn) resume(w *work, sent int, big []byte, end int, served, keep bool
 		}
 		cn.nc.Close()
 		s.untrack(cn)
-		putConn(cn)
 		return
 	}
 	cn.serveFrom(end, served)

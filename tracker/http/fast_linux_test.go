@@ -49,10 +49,12 @@ func rawServe(t *testing.T, tt *testTracker, first string, wait bool) (net.Conn,
 			break
 		}
 	}
-	if tt.srv.slots != nil && !tt.srv.takeSlot() { // as acceptQueued
+	peer := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	cn := tt.srv.acquire(peer.Addr()) // as the accept loop
+	if cn == nil {
 		t.Fatal("no slot")
 	}
-	tt.srv.serveRaw(fd, c.LocalAddr().(*net.TCPAddr).AddrPort())
+	tt.srv.serveRaw(fd, peer, cn)
 	return c, br
 }
 
@@ -161,6 +163,7 @@ func TestFastPathFallbacks(t *testing.T) {
 // TestFastPathServe drives the raw accept loop through Serve: connections
 // queue behind a held slot and are then taken with accept4.
 func TestFastPathServe(t *testing.T) {
+	defer func() { FastAccept = true }()
 	for _, fast := range []bool{true, false} {
 		FastAccept = fast
 		tt := startTracker(t, Config{MaxConnections: 1}, nil, nil, "")
@@ -260,7 +263,8 @@ func TestFastPathZeroAlloc(t *testing.T) {
 		a.acceptFd(uintptr(lfd))
 		for n, _ := unix.IoctlGetInt(a.fd, unix.SIOCINQ); n < len(req); n, _ = unix.IoctlGetInt(a.fd, unix.SIOCINQ) {
 		}
-		tt.srv.serveRaw(a.fd, a.peer())
+		peer := a.peer()
+		tt.srv.serveRaw(a.fd, peer, tt.srv.acquire(peer.Addr()))
 		unix.Read(cfd, resp[:])
 		unix.Close(cfd)
 	})

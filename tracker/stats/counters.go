@@ -7,7 +7,8 @@ import "sync/atomic"
 // field is updated atomically so that hot paths need no lock.
 type Counters struct {
 	TCPAccepts      atomic.Uint64
-	TCPRejected     atomic.Uint64 // connections refused at max_connections
+	TCPRejected     atomic.Uint64 // connections refused: no slot could be freed, or their address's are all busy
+	HTTPEvicted     atomic.Uint64 // connections closed to make room for a new one (full table or per-address cap)
 	HTTPAnnounces   atomic.Uint64
 	HTTPScrapes     atomic.Uint64
 	FullScrapes     atomic.Uint64
