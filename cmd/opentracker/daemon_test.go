@@ -151,6 +151,12 @@ func exchange(t *testing.T, c net.Conn, target string) (int, []byte) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: tracker\r\nConnection: close\r\n\r\n", target)
+	return readReply(t, c)
+}
+
+// readReply reads a reply to EOF and returns its status code and body.
+func readReply(t *testing.T, c net.Conn) (int, []byte) {
+	t.Helper()
 	raw, err := io.ReadAll(c)
 	if err != nil {
 		t.Fatal(err)

@@ -61,9 +61,10 @@
 // /stats and full scrape are for Admin networks only (opentracker lets
 // anyone full scrape; on a router it costs memory and CPU), and full scrape
 // also needs Config.FullScrape; others get a failure reason. The client
-// address is the TCP peer; the first X-Forwarded-For address when the peer is
-// in Proxies; the announce "ip" parameter when IPFromQuery is set or the
-// client is in Admin.
+// address is the TCP peer; when the peer is in Proxies, the rightmost
+// X-Forwarded-For address that is not itself in Proxies (values further left
+// may be forged by the client); the announce "ip" parameter when IPFromQuery
+// is set or the client is in Admin.
 //
 // # Allocation
 //

@@ -11,7 +11,8 @@ type request struct {
 	keepAlive bool   // reply may leave the connection open
 	hasBody   bool   // Content-Length/Transfer-Encoding: framing unknown, close after
 	gzip      bool   // Accept-Encoding mentions gzip
-	xff       []byte // first X-Forwarded-For address, trimmed
+	headers   []byte // the header lines after the request line
+	xff       bool   // an X-Forwarded-For header is among them
 }
 
 // headerEnd returns the length of the request head in b including its blank
@@ -74,6 +75,7 @@ func parseRequest(head []byte, r *request) bool {
 		return false
 	}
 	r.keepAlive = r.proto == 11
+	r.headers = rest
 	for len(rest) > 0 {
 		var h []byte
 		h, rest = cutLine(rest)
@@ -92,12 +94,7 @@ func parseRequest(head []byte, r *request) bool {
 		case equalFold(name, "accept-encoding"):
 			r.gzip = r.gzip || containsFold(val, "gzip")
 		case equalFold(name, "x-forwarded-for"):
-			if r.xff == nil { // the first header names the original client
-				if c := indexByte(val, ','); c >= 0 {
-					val = val[:c]
-				}
-				r.xff = trimSpace(val)
-			}
+			r.xff = true
 		case equalFold(name, "content-length"):
 			r.hasBody = r.hasBody || !(len(val) == 1 && val[0] == '0')
 		case equalFold(name, "transfer-encoding"):

@@ -88,14 +88,13 @@ func (s *Server) route(w *work, r *request, peer netip.AddrPort) reply {
 	return plain(w, "404 Not Found", "not found")
 }
 
-// clientAddr is the address a request speaks for: the TCP peer, or the
-// first X-Forwarded-For address when the peer is a trusted proxy.
+// clientAddr is the address a request speaks for: the TCP peer, or, when
+// the peer is a trusted proxy, the address its X-Forwarded-For chain names
+// (forwardedClient).
 func (s *Server) clientAddr(r *request, peer netip.AddrPort) netip.Addr {
-	addr := peer.Addr()
-	if len(r.xff) > 0 && s.cfg.Proxies.Contains(addr) {
-		if a, err := netip.ParseAddr(string(r.xff)); err == nil {
-			addr = a.Unmap()
-		}
+	addr := peer.Addr().Unmap()
+	if r.xff && s.cfg.Proxies.Contains(addr) {
+		addr = forwardedClient(r.headers, addr, s.cfg.Proxies)
 	}
 	return addr
 }
