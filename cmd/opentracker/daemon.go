@@ -66,6 +66,7 @@ func serve(cfg *config.Config, lg logs) error {
 		Redirect:       cfg.HTTP.Redirect,
 		StatsPath:      cfg.HTTP.StatsPath,
 		MaxConnections: cfg.HTTP.MaxConnections,
+		MaxPerAddress:  perAddressCap(cfg.HTTP.MaxPerAddress),
 		IdleTimeout:    time.Duration(cfg.HTTP.IdleTimeout) * time.Second,
 		FullScrape:     cfg.HTTP.FullScrape,
 		Admin:          admin,

@@ -55,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// GOMAXPROCS follows a cgroup CPU quota (procd jails, containers).
 	maxprocs.Set(maxprocs.Logger(func(string, ...any) {}))
-	setMemoryLimit(int64(cfg.MemoryBudget), lg.info)
+	setMemoryLimit(int64(cfg.MemoryBudget)+connBufferBytes(cfg), lg.info)
 	if err := serve(cfg, lg); err != nil {
 		lg.warn.Print(err)
 		return 1
@@ -69,11 +69,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 // per-connection garbage of one-request HTTP clients grew RSS by tens of MB.
 // A limit of the budget plus a margin makes it collect early instead; the
 // collections are cheap, since the store holds no pointers to scan.
-func setMemoryLimit(budget int64, logger *log.Logger) {
+func setMemoryLimit(budget int64, logger *log.Logger) { // budget: the store's and the connection buffers
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
 	limit := budget + max(16<<20, budget/16)
 	debug.SetMemoryLimit(limit)
-	logger.Printf("Go memory limit %d MiB (memory_budget + margin; GOMEMLIMIT overrides)", limit>>20)
+	logger.Printf("Go memory limit %d MiB (memory_budget + connection buffers + margin; GOMEMLIMIT overrides)", limit>>20)
 }

@@ -47,6 +47,7 @@ type Config struct {
 		Redirect       string `toml:"redirect"`
 		StatsPath      string `toml:"stats_path"`
 		MaxConnections int    `toml:"max_connections"`
+		MaxPerAddress  int    `toml:"max_connections_per_address"`
 		IdleTimeout    int    `toml:"idle_timeout"`
 		FullScrape     bool   `toml:"full_scrape"`
 	} `toml:"http"`

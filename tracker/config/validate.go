@@ -13,6 +13,8 @@ const (
 	MinMemoryBudget = 1 << 20
 	MaxMemoryBudget = 1 << 40
 	MaxNumWantLimit = 512 // swarm.MaxPeersPerReply
+	// Connection buffers are allocated at start: 65536 is 512 MiB.
+	MaxConnectionsLimit = 65536
 )
 
 // Validate checks every value and names where a bad one was set.
@@ -78,8 +80,10 @@ func (c *Config) Validate() error {
 		return bad("http.redirect", "%q is not an absolute URL", h.Redirect)
 	case strings.ContainsAny(h.Redirect, "\r\n"):
 		return bad("http.redirect", "must be one line")
-	case h.MaxConnections < 1 || h.MaxConnections > 1<<20:
-		return bad("http.max_connections", "%d is outside 1..1048576", h.MaxConnections)
+	case h.MaxConnections < 1 || h.MaxConnections > MaxConnectionsLimit:
+		return bad("http.max_connections", "%d is outside 1..%d (8 KiB each, allocated at start)", h.MaxConnections, MaxConnectionsLimit)
+	case h.MaxPerAddress < 0 || h.MaxPerAddress > MaxConnectionsLimit:
+		return bad("http.max_connections_per_address", "%d is outside 0..%d", h.MaxPerAddress, MaxConnectionsLimit)
 	case h.IdleTimeout < 1 || h.IdleTimeout > 3600:
 		return bad("http.idle_timeout", "%d seconds is outside 1..3600", h.IdleTimeout)
 	}

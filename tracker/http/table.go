@@ -52,8 +52,8 @@ const evictWait = time.Second
 type connTable struct {
 	all     []conn
 	free    chan *conn
-	slab    []byte // all the read buffers, pointer-free
-	used    atomic.Int64
+	slab    []byte        // all the read buffers, pointer-free
+	used    *atomic.Int64 // stats.Counters.ConnsOpen
 	perAddr int
 	exempt  access.Networks
 	epoch   time.Time // since values are nanoseconds from here
@@ -73,7 +73,10 @@ func newConnTable(s *Server, n, perAddr int, exempt access.Networks) *connTable 
 		epoch:   time.Now(),
 		count:   make(map[netip.Addr]int32, n),
 		closed:  s.done,
+		used:    &s.c.ConnsOpen,
 	}
+	s.c.ConnSlots.Add(int64(n))
+	s.c.ConnBufferBytes.Add(int64(len(t.slab)))
 	for i := range t.all {
 		cn := &t.all[i]
 		cn.buf = t.slab[i*MaxRequestBytes : (i+1)*MaxRequestBytes : (i+1)*MaxRequestBytes]
@@ -234,5 +237,5 @@ type TableStats struct {
 
 // TableStats reports the size and use of the connection table.
 func (s *Server) TableStats() TableStats {
-	return TableStats{Slots: int64(len(s.table.all)), Used: s.table.used.Load(), BufferBytes: int64(len(s.table.slab))}
+	return TableStats{Slots: int64(len(s.table.all)), Used: int64(len(s.table.all) - len(s.table.free)), BufferBytes: int64(len(s.table.slab))}
 }

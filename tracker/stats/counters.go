@@ -30,4 +30,9 @@ type Counters struct {
 	NotAuthorized atomic.Uint64 // refused by the access list
 	Full          atomic.Uint64 // refused because the memory budget is full
 	SyncReceived  atomic.Uint64 // live sync peer records applied
+
+	// The HTTP connection table, fixed at start (gauges).
+	ConnSlots       atomic.Int64 // connection slots (http.max_connections)
+	ConnBufferBytes atomic.Int64 // their read buffers, allocated at start
+	ConnsOpen       atomic.Int64 // slots in use
 }
