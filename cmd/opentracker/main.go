@@ -63,13 +63,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// setMemoryLimit bounds the Go heap unless GOMEMLIMIT says otherwise. The
+// setMemoryLimit bounds the Go heap unless GOMEMLIMIT says otherwise;
+// budget is the store's plus the connection buffers, both allocated at start. The
 // store's budget is allocated as live heap, so with the default GOGC the
 // collector would wait for as much garbage as the budget before running:
 // per-connection garbage of one-request HTTP clients grew RSS by tens of MB.
 // A limit of the budget plus a margin makes it collect early instead; the
 // collections are cheap, since the store holds no pointers to scan.
-func setMemoryLimit(budget int64, logger *log.Logger) { // budget: the store's and the connection buffers
+func setMemoryLimit(budget int64, logger *log.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
