@@ -174,3 +174,38 @@ func TestHTTPMemoryUnderHeldConnections(t *testing.T) {
 }
 
 var _ = os.Getpid
+
+// TestAttackFiguresReference measures Debian's opentracker under the same
+// attacks, for the figures beside ours (docs/security.md). It asserts
+// nothing about the reference and runs only with OT_ATTACK_REFERENCE=1:
+//
+//	OT_ATTACK_REFERENCE=1 go test -run 'TestAttackFiguresReference|TestHTTPHoldsUp|TestHTTPMemory' -v ./cmd/opentracker
+func TestAttackFiguresReference(t *testing.T) {
+	if os.Getenv("OT_ATTACK_REFERENCE") == "" {
+		t.Skip("set OT_ATTACK_REFERENCE=1 to measure the reference")
+	}
+	for _, c := range []struct {
+		kind  attackKind
+		n     int
+		every time.Duration
+	}{
+		{keepAlivePartial, 1100, 20 * time.Second},
+		{silent, 5000, 0},
+		{trickle, 1100, time.Second},
+		{bigPartial, 1100, 0},
+	} {
+		ref := startReference(t)
+		if ref == nil {
+			t.Skip("reference opentracker not installed")
+		}
+		idle := rssOf(t, ref.cmd.Process.Pid)
+		a := startAttack(t, ref.tcp, c.kind, c.n, c.every, 60*time.Second)
+		a.waitHeld(t, int64(c.n), 20*time.Second)
+		time.Sleep(4 * time.Second)
+		waits := legitWaits(ref.tcp, 5, 200*time.Millisecond, 10*time.Second)
+		held := rssOf(t, ref.cmd.Process.Pid)
+		a.stop()
+		t.Logf("reference, %s x%d: legitimate client answered in %s; RSS %.1f -> %.1f MiB; %d attacker connects",
+			c.kind, c.n, fmtWaits(waits), float64(idle)/(1<<20), float64(held)/(1<<20), a.connects.Load())
+	}
+}
