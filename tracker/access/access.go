@@ -5,6 +5,7 @@ package access
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -140,8 +141,9 @@ func compareHash(a, b swarm.InfoHash) int { return bytes.Compare(a[:], b[:]) }
 func Parse(r io.Reader, name string) ([]swarm.InfoHash, error) {
 	var out []swarm.InfoHash
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	for line := 1; sc.Scan(); line++ {
+	sc.Buffer(make([]byte, 4096), maxLine)
+	line := 1
+	for ; sc.Scan(); line++ {
 		h, ok, err := parseLine(sc.Bytes())
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
@@ -150,12 +152,17 @@ func Parse(r io.Reader, name string) ([]swarm.InfoHash, error) {
 			out = append(out, h)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("%s:%d: line longer than %d bytes (one info_hash per line)", name, line, maxLine)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s:%d: %v", name, line, err)
 	}
 	slices.SortFunc(out, compareHash)
 	return slices.Compact(out), nil
 }
+
+// maxLine bounds a list line: a hash and a comment or a name.
+const maxLine = 1 << 20
 
 func clip(b []byte) string {
 	if len(b) > 60 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
 // Limits checked by Validate.
@@ -27,6 +28,13 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxTorrents < 0 {
 		return bad("max_torrents", "must not be negative")
+	}
+	if err := swarm.CheckTorrents(int64(c.MemoryBudget), c.MaxTorrents); err != nil {
+		key := "max_torrents"
+		if c.MaxTorrents == 0 {
+			key = "memory_budget"
+		}
+		return bad(key, "%v", err)
 	}
 	for _, l := range []struct {
 		key  string
@@ -54,7 +62,8 @@ func (c *Config) Validate() error {
 		return bad("access.mode", "%v", err)
 	}
 	if mode != access.Open && c.Access.List == "" {
-		return bad("access.list", "access mode %s needs a list file", mode)
+		// The list was never set: name where the mode was.
+		return bad("access.mode", "%s needs access.list, a file of info_hashes", mode)
 	}
 	for _, f := range []struct{ key, path string }{{"access.fifo_add", c.Access.FIFOAdd}, {"access.fifo_delete", c.Access.FIFODelete}} {
 		if f.path != "" && mode == access.Open {
