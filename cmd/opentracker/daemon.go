@@ -168,6 +168,10 @@ func serve(cfg *config.Config, lg logs) error {
 	} else if did != "" {
 		info.Print(did)
 	}
+	if err := checkStateDirNow(cfg.State.File); err != nil {
+		closeAll()
+		return err
+	}
 	if n, err := acl.Reload(); err != nil {
 		closeAll()
 		return fmt.Errorf("access.list: %v", err)
@@ -260,7 +264,12 @@ func serve(cfg *config.Config, lg logs) error {
 	}
 	cancel()
 	wg.Wait()
-	save()
+	if f := cfg.State.File; f != "" {
+		if err := state.Save(f, store); err != nil {
+			// The exit status tells procd and scripts that state was lost.
+			return fmt.Errorf("state: the last save failed: %v", err)
+		}
+	}
 	return nil
 }
 

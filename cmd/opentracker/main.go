@@ -46,6 +46,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if o.check {
+		if err := checkStateDir(cfg); err != nil {
+			lg.warn.Print(err)
+			return 1
+		}
 		name := o.configFile
 		if name == "" {
 			name = "(built-in defaults)"
