@@ -2,7 +2,7 @@
 GO      ?= go
 export GOTOOLCHAIN ?= local
 VERSION_STR := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
-LDFLAGS := -s -w -X github.com/opentracker-go/opentracker/tracker/stats.Version=$(VERSION_STR)
+LDFLAGS := -s -w -X main.version=$(VERSION_STR)
 BIN     := bin/opentracker
 # Fuzz budgets are execution counts, not durations: a duration races Go's
 # fuzz coordinator at its deadline on a loaded machine (golang/go#75804,

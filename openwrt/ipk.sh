@@ -84,7 +84,7 @@ cross() {
 		# shellcheck disable=SC2086 # $env is a list of VAR=value words
 		(cd "$TOP" && env GOOS=linux CGO_ENABLED=0 GOTOOLCHAIN=local $env \
 			"$GO" build -trimpath -buildvcs=false \
-			-ldflags "-s -w -X github.com/opentracker-go/opentracker/tracker/stats.Version=$v" \
+			-ldflags "-s -w -X main.version=$v" \
 			-o "$bindir/$arch/opentracker" ./cmd/opentracker)
 	done
 }

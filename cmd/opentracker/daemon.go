@@ -16,6 +16,7 @@ import (
 	"github.com/opentracker-go/opentracker/tracker/config"
 	httpfront "github.com/opentracker-go/opentracker/tracker/http"
 	"github.com/opentracker-go/opentracker/tracker/livesync"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/privdrop"
 	"github.com/opentracker-go/opentracker/tracker/sock"
 	"github.com/opentracker-go/opentracker/tracker/state"
@@ -53,14 +54,14 @@ func serve(cfg *config.Config, lg logs) error {
 
 	mode, _ := access.ParseMode(cfg.Access.Mode) // validated
 	acl := access.New(mode, cfg.Access.List)
-	admin, _ := access.ParseNetworks(cfg.Access.Admin)
-	proxies, _ := access.ParseNetworks(cfg.Access.Proxies)
-	counters := new(stats.Counters)
+	admin, _ := logic.ParseNetworks(cfg.Access.Admin)
+	proxies, _ := logic.ParseNetworks(cfg.Access.Proxies)
+	counters := new(logic.Counters)
 	logf := func(format string, args ...any) { warn.Printf(format, args...) }
 	interval := time.Duration(cfg.Announce.Interval) * time.Second
 
+	tracker := logic.New(logic.Config{Interval: interval}, store, acl, counters)
 	web := httpfront.NewServer(httpfront.Config{
-		Interval:       interval,
 		NumWant:        cfg.Announce.NumWant,
 		MaxNumWant:     cfg.Announce.MaxNumWant,
 		Redirect:       cfg.HTTP.Redirect,
@@ -74,13 +75,13 @@ func serve(cfg *config.Config, lg logs) error {
 		IPFromQuery:    cfg.Access.IPFromQuery,
 		Logf:           logf,
 		Infof:          info.Printf,
-	}, store, acl, counters)
+		Stats:          &stats.Pages{Store: store, Counters: counters, Version: version},
+	}, tracker)
 	packets, err := udp.NewServer(udp.Config{
-		Interval:   interval,
 		MaxNumWant: cfg.Announce.MaxNumWant,
 		Workers:    cfg.UDP.Workers,
 		Logf:       logf,
-	}, store, acl, counters)
+	}, tracker)
 	if err != nil {
 		return err
 	}
@@ -138,9 +139,9 @@ func serve(cfg *config.Config, lg logs) error {
 		// Multicast loopback on: own packets are dropped by tracker id, and
 		// it lets trackers on one host sync.
 		at, _ := netip.ParseAddrPort(cfg.Livesync.Listen) // validated
-		nodes, _ := access.ParseNetworks(cfg.Livesync.Nodes)
+		nodes, _ := logic.ParseNetworks(cfg.Livesync.Nodes)
 		if peerSync, err = livesync.Open(livesync.Config{Listen: at, Nodes: nodes, Loopback: true},
-			store, acl, counters); err != nil {
+			tracker); err != nil {
 			closeAll()
 			return fmt.Errorf("livesync.listen %s: %v", cfg.Livesync.Listen, err)
 		}
@@ -207,7 +208,7 @@ func serve(cfg *config.Config, lg logs) error {
 
 	if peerSync != nil {
 		// After the state restore, so restored peers are not broadcast.
-		store.Observe(peerSync.Send)
+		tracker.Observe(peerSync.Send)
 		peerSync.Start()
 		info.Print(peerSync)
 	}
@@ -289,12 +290,5 @@ func listenTCP(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := sock.ListenTCP(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String())
-	if err != nil {
-		return nil, err
-	}
-	// Best effort: without it, connections that send their request a
-	// moment after connecting are only served more slowly.
-	httpfront.DeferAccept(ln)
-	return ln, nil
+	return sock.ListenTCP(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String(), sock.Options{DeferAccept: true})
 }

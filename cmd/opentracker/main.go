@@ -13,8 +13,11 @@ import (
 	"go.uber.org/automaxprocs/maxprocs"
 
 	"github.com/opentracker-go/opentracker/tracker/config"
-	"github.com/opentracker-go/opentracker/tracker/stats"
 )
+
+// version is reported by -v and /stats; the build sets it at link time
+// (-X main.version=...).
+var version = "dev"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -33,7 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if o.version {
-		fmt.Fprintln(stdout, "opentracker-go", stats.Version)
+		fmt.Fprintln(stdout, "opentracker-go", version)
 		return 0
 	}
 	cfg, err := config.Load(o.configFile)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 const (
@@ -215,7 +217,7 @@ func (h *hworker) send(hc *hconn, now int64) {
 	}
 	hc.fd = fd
 	h.c.reconnects++
-	if err := unix.Connect(fd, sockaddr(dst)); err != nil && err != unix.EINPROGRESS {
+	if err := unix.Connect(fd, sock.Sockaddr(dst)); err != nil && err != unix.EINPROGRESS {
 		h.c.errors++
 		h.closeConn(hc)
 		return

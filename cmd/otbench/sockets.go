@@ -5,9 +5,10 @@ package main
 import (
 	"fmt"
 	"net/netip"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // srcAddr returns the i-th loopback source address of a family: IPv4 spreads
@@ -19,13 +20,6 @@ func srcAddr(v6 bool, i int) netip.Addr {
 	}
 	i %= 254 * 254
 	return netip.AddrFrom4([4]byte{127, 1, byte(i / 254), byte(i%254 + 1)})
-}
-
-func sockaddr(ap netip.AddrPort) unix.Sockaddr {
-	if ap.Addr().Is4() {
-		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	}
-	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
 }
 
 // checkLoopback refuses any target outside 127.0.0.0/8 and ::1: the
@@ -66,13 +60,13 @@ func openSocket(typ int, src netip.Addr, dst netip.AddrPort, rcvbuf int) (int, e
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
 	}
 	if src.IsValid() {
-		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(src, 0))); err != nil {
+		if err := unix.Bind(fd, sock.Sockaddr(netip.AddrPortFrom(src, 0))); err != nil {
 			unix.Close(fd)
 			return -1, fmt.Errorf("bind %v: %w", src, err)
 		}
 	}
 	if typ == unix.SOCK_DGRAM {
-		if err := unix.Connect(fd, sockaddr(dst)); err != nil {
+		if err := unix.Connect(fd, sock.Sockaddr(dst)); err != nil {
 			unix.Close(fd)
 			return -1, fmt.Errorf("connect %v: %w", dst, err)
 		}
@@ -80,28 +74,22 @@ func openSocket(typ int, src netip.Addr, dst netip.AddrPort, rcvbuf int) (int, e
 	return fd, nil
 }
 
-// mmsghdr is struct mmsghdr; Go pads it like C does on every ABI.
-type mmsghdr struct {
-	hdr unix.Msghdr
-	n   uint32
-}
-
 // msgRing is a set of message headers over one flat buffer of fixed-size
 // slots, for sendmmsg/recvmmsg.
 type msgRing struct {
-	msgs []mmsghdr
+	msgs []sock.Mmsghdr
 	iov  []unix.Iovec
 	buf  []byte
 	size int
 }
 
 func newMsgRing(n, size int) *msgRing {
-	r := &msgRing{msgs: make([]mmsghdr, n), iov: make([]unix.Iovec, n), buf: make([]byte, n*size), size: size}
+	r := &msgRing{msgs: make([]sock.Mmsghdr, n), iov: make([]unix.Iovec, n), buf: make([]byte, n*size), size: size}
 	for i := range r.msgs {
 		r.iov[i].Base = &r.buf[i*size]
 		r.iov[i].SetLen(size)
-		r.msgs[i].hdr.Iov = &r.iov[i]
-		r.msgs[i].hdr.SetIovlen(1)
+		r.msgs[i].Hdr.Iov = &r.iov[i]
+		r.msgs[i].Hdr.SetIovlen(1)
 	}
 	return r
 }
@@ -116,11 +104,7 @@ func (r *msgRing) point(i int, b []byte) {
 
 // sendmmsg sends msgs[0:n] on a connected socket.
 func sendmmsg(fd int, r *msgRing, n int) (int, unix.Errno) {
-	k, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(k), 0
+	return sock.SendMmsg(uintptr(fd), r.msgs[:n])
 }
 
 // recvmmsg receives up to len(msgs) datagrams without blocking.
@@ -128,11 +112,7 @@ func recvmmsg(fd int, r *msgRing) (int, unix.Errno) {
 	for i := range r.msgs {
 		r.iov[i].SetLen(r.size)
 	}
-	k, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(len(r.msgs)), unix.MSG_DONTWAIT, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(k), 0
+	return sock.RecvMmsg(uintptr(fd), r.msgs)
 }
 
 func isAgain(e unix.Errno) bool {

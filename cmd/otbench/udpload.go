@@ -211,7 +211,7 @@ func udpWorker(cfg *loadConfig, socks []*usock, quota uint64, start time.Time, c
 					break
 				}
 				for j := 0; j < k; j++ {
-					b := rx.slot(j)[:rx.msgs[j].n]
+					b := rx.slot(j)[:rx.msgs[j].N]
 					c.bytesIn += uint64(len(b))
 					udpHandle(cfg, s, b, now, &resp, c)
 				}

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Mode says what the list means.
@@ -49,7 +49,7 @@ func (m Mode) String() string {
 type List struct {
 	mode   Mode
 	path   string
-	hashes atomic.Pointer[[]swarm.InfoHash]
+	hashes atomic.Pointer[[]logic.InfoHash]
 	dyn    atomic.Pointer[changes] // nil: no run-time changes
 	dynMu  sync.Mutex              // serialises Change and Reload's reset
 }
@@ -107,7 +107,7 @@ func (l *List) Reload() (int, error) {
 }
 
 // Allowed reports whether the torrent may be tracked.
-func (l *List) Allowed(h swarm.InfoHash) bool {
+func (l *List) Allowed(h logic.InfoHash) bool {
 	if l == nil || l.mode == Open {
 		return true
 	}
@@ -126,20 +126,20 @@ func (l *List) Allowed(h swarm.InfoHash) bool {
 	return listed == (l.mode == Whitelist)
 }
 
-func contains(sorted []swarm.InfoHash, h swarm.InfoHash) bool {
+func contains(sorted []logic.InfoHash, h logic.InfoHash) bool {
 	_, ok := slices.BinarySearchFunc(sorted, h, compareHash)
 	return ok
 }
 
-func compareHash(a, b swarm.InfoHash) int { return bytes.Compare(a[:], b[:]) }
+func compareHash(a, b logic.InfoHash) int { return bytes.Compare(a[:], b[:]) }
 
 // Parse reads a list file: one info_hash per line as 40 hex digits, with
 // blank lines and lines starting with '#' ignored, and anything after the
 // hash after a non-hex character (a comment, a name), as the reference reads it. Any other line is an
 // error naming the file and line: a typo must not silently drop a torrent.
 // The result is sorted and free of duplicates.
-func Parse(r io.Reader, name string) ([]swarm.InfoHash, error) {
-	var out []swarm.InfoHash
+func Parse(r io.Reader, name string) ([]logic.InfoHash, error) {
+	var out []logic.InfoHash
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), maxLine)
 	line := 1

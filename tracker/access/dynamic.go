@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // MaxChanges bounds each of the run-time change sets (added, deleted):
@@ -16,7 +16,7 @@ const MaxChanges = 1 << 16
 // each sorted; a hash is in at most one of them. They are replaced, never
 // modified, so that Allowed reads them without a lock.
 type changes struct {
-	add, del []swarm.InfoHash
+	add, del []logic.InfoHash
 }
 
 // Change lists hs (add) or takes them off the list (!add) until the next
@@ -24,7 +24,7 @@ type changes struct {
 // blacklist it is refused. A deletion wins over the file, an addition over
 // an earlier deletion. It returns an error, changing nothing, for an open
 // list or when a change set would pass MaxChanges.
-func (l *List) Change(hs []swarm.InfoHash, add bool) error {
+func (l *List) Change(hs []logic.InfoHash, add bool) error {
 	if l == nil || l.mode == Open {
 		return fmt.Errorf("access mode open has no list to change")
 	}
@@ -45,15 +45,15 @@ func (l *List) Change(hs []swarm.InfoHash, add bool) error {
 	if len(*into) > MaxChanges {
 		return fmt.Errorf("more than %d run-time changes since the last reload: reload the list file", MaxChanges)
 	}
-	*from = slices.DeleteFunc(slices.Clone(*from), func(h swarm.InfoHash) bool { return contains(batch, h) })
+	*from = slices.DeleteFunc(slices.Clone(*from), func(h logic.InfoHash) bool { return contains(batch, h) })
 	l.dyn.Store(&next)
 	return nil
 }
 
 // mergeSorted returns the sorted union of two sorted, duplicate-free slices
 // in a new slice.
-func mergeSorted(a, b []swarm.InfoHash) []swarm.InfoHash {
-	out := make([]swarm.InfoHash, 0, len(a)+len(b))
+func mergeSorted(a, b []logic.InfoHash) []logic.InfoHash {
+	out := make([]logic.InfoHash, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
 		switch c := compareHash(a[0], b[0]); {
 		case c < 0:

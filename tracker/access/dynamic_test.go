@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 func listFile(t *testing.T, mode Mode, lines ...string) (*List, string) {
@@ -27,20 +27,20 @@ func TestChange(t *testing.T) {
 	a, b, c := hash(hashA), hash(hashB), hash(hashC)
 	for _, mode := range []Mode{Whitelist, Blacklist} {
 		l, _ := listFile(t, mode, hashA)
-		listed := func(h swarm.InfoHash) bool { return l.Allowed(h) == (mode == Whitelist) }
-		if err := l.Change([]swarm.InfoHash{b, c, b}, true); err != nil {
+		listed := func(h logic.InfoHash) bool { return l.Allowed(h) == (mode == Whitelist) }
+		if err := l.Change([]logic.InfoHash{b, c, b}, true); err != nil {
 			t.Fatal(err)
 		}
 		if !listed(a) || !listed(b) || !listed(c) {
 			t.Fatalf("%v after adding b, c: %v %v %v", mode, listed(a), listed(b), listed(c))
 		}
 		// A deletion wins over the file and over an earlier addition.
-		l.Change([]swarm.InfoHash{a, b}, false)
+		l.Change([]logic.InfoHash{a, b}, false)
 		if listed(a) || listed(b) || !listed(c) {
 			t.Fatalf("%v after deleting a, b: %v %v %v", mode, listed(a), listed(b), listed(c))
 		}
 		// An addition wins over an earlier deletion.
-		l.Change([]swarm.InfoHash{a}, true)
+		l.Change([]logic.InfoHash{a}, true)
 		if !listed(a) || listed(b) {
 			t.Fatalf("%v after re-adding a: %v %v", mode, listed(a), listed(b))
 		}
@@ -52,14 +52,14 @@ func TestChange(t *testing.T) {
 			t.Fatalf("%v after reload: %v %v %v", mode, listed(a), listed(b), listed(c))
 		}
 	}
-	if err := (&List{mode: Open}).Change([]swarm.InfoHash{a}, true); err == nil {
+	if err := (&List{mode: Open}).Change([]logic.InfoHash{a}, true); err == nil {
 		t.Fatal("an open list accepted a change")
 	}
 }
 
 func TestChangeBounded(t *testing.T) {
 	l, _ := listFile(t, Whitelist, hashA)
-	batch := make([]swarm.InfoHash, MaxChanges)
+	batch := make([]logic.InfoHash, MaxChanges)
 	for i := range batch {
 		batch[i][0], batch[i][1], batch[i][19] = byte(i>>8), byte(i), 0xEE
 	}
@@ -67,7 +67,7 @@ func TestChangeBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	one := hash(hashC)
-	if err := l.Change([]swarm.InfoHash{one}, true); err == nil || !strings.Contains(err.Error(), "reload") {
+	if err := l.Change([]logic.InfoHash{one}, true); err == nil || !strings.Contains(err.Error(), "reload") {
 		t.Fatalf("change past the bound: %v", err)
 	}
 	if l.Allowed(one) || !l.Allowed(batch[MaxChanges-1]) {
@@ -96,9 +96,9 @@ func TestChangeConcurrent(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 200; i++ {
-		var h swarm.InfoHash
+		var h logic.InfoHash
 		h[0], h[1] = byte(i), 0x55
-		l.Change([]swarm.InfoHash{h}, i%3 != 0)
+		l.Change([]logic.InfoHash{h}, i%3 != 0)
 	}
 	close(stop)
 	wg.Wait()

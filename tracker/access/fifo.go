@@ -11,7 +11,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // FIFO feeds run-time changes to a List from a named pipe, as opentracker's
@@ -76,7 +76,7 @@ func (p *FIFO) Close() error {
 func (p *FIFO) feed(l *List, name string, add bool, logf func(string, ...any)) {
 	defer close(p.done)
 	br := bufio.NewReaderSize(p.f, 4096)
-	var batch []swarm.InfoHash
+	var batch []logic.InfoHash
 	for line := 1; ; line++ {
 		b, err := br.ReadSlice('\n')
 		switch {
@@ -112,7 +112,7 @@ func (p *FIFO) feed(l *List, name string, add bool, logf func(string, ...any)) {
 // parseLine reads one line as Parse reads the list file: blank and '#' lines
 // are skipped (ok false, no error). A BEP 52 (v2) info hash of 64 hex
 // digits is taken as its first 20 bytes, which is what v2 clients announce.
-func parseLine(b []byte) (h swarm.InfoHash, ok bool, err error) {
+func parseLine(b []byte) (h logic.InfoHash, ok bool, err error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] == '#' {
 		return h, false, nil

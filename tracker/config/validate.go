@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -13,9 +14,9 @@ import (
 const (
 	MinMemoryBudget = 1 << 20
 	MaxMemoryBudget = 1 << 40
-	MaxNumWantLimit = 512 // swarm.MaxPeersPerReply
 	// Connection buffers are allocated at start: 65536 is 512 MiB.
 	MaxConnectionsLimit = 65536
+	MaxNumWantLimit     = 512 // logic.MaxPeersPerReply
 )
 
 // Validate checks every value and names where a bad one was set.
@@ -77,7 +78,7 @@ func (c *Config) Validate() error {
 		key  string
 		list []string
 	}{{"access.admin", c.Access.Admin}, {"access.proxies", c.Access.Proxies}, {"livesync.nodes", c.Livesync.Nodes}} {
-		if _, err := access.ParseNetworks(l.list); err != nil {
+		if _, err := logic.ParseNetworks(l.list); err != nil {
 			return bad(l.key, "%v", err)
 		}
 	}

@@ -6,19 +6,18 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/opentracker-go/opentracker/tracker/stats"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // benchSetup returns a server on a store with one torrent of n peers and a
 // compact announce request head for it.
 func benchSetup(tb testing.TB, n int) (*Server, []byte, netip.AddrPort) {
 	st := newStore(tb, 16<<20)
-	s := NewServer(Config{}, st, nil, new(stats.Counters))
+	s := NewServer(Config{}, newTracker(st, nil, new(logic.Counters)))
 	h := ih(42)
-	var pb swarm.PeerBuffer
+	var pb logic.PeerBuffer
 	for i := 0; i < n; i++ {
-		req := swarm.Request{InfoHash: h, Peer: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 6881), Seeder: i%4 == 0, NumWant: 0}
+		req := logic.Request{InfoHash: h, Peer: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 6881), Seeder: i%4 == 0, NumWant: 0}
 		if _, err := st.Announce(&req, &pb); err != nil {
 			tb.Fatal(err)
 		}

@@ -1,26 +1,23 @@
 package http
 
 import (
-	"errors"
-	"math/rand/v2"
 	"net/netip"
 
 	"github.com/opentracker-go/opentracker/tracker/bencode"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Failure reasons. Constant strings: a failure reply allocates nothing.
 const (
-	reasonMissingHash   = "missing info_hash"
-	reasonHashLen       = "info_hash must be 20 bytes"
-	reasonDoubleHash    = "info_hash given more than once"
-	reasonPeerIDLen     = "peer_id must be 20 bytes"
-	reasonMissingPort   = "missing port"
-	reasonBadPort       = "invalid port"
-	reasonBadLeft       = "invalid left"
-	reasonBadIP         = "invalid ip"
-	reasonMalformed     = "malformed query"
-	reasonNotAuthorized = "Requested download is not authorized for use with this tracker."
+	reasonMissingHash = "missing info_hash"
+	reasonHashLen     = "info_hash must be 20 bytes"
+	reasonDoubleHash  = "info_hash given more than once"
+	reasonPeerIDLen   = "peer_id must be 20 bytes"
+	reasonMissingPort = "missing port"
+	reasonBadPort     = "invalid port"
+	reasonBadLeft     = "invalid left"
+	reasonBadIP       = "invalid ip"
+	reasonMalformed   = "malformed query"
 )
 
 // announce handles /announce (BEP 3, 7, 23). Differences from opentracker,
@@ -35,46 +32,40 @@ const (
 func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 	s.c.HTTPAnnounces.Add(1)
 	req := &w.req
-	*req = swarm.Request{NumWant: s.cfg.NumWant, Families: swarm.BothFamilies}
+	*req = logic.Request{NumWant: s.cfg.NumWant, Families: logic.BothFamilies}
 	var (
 		haveHash bool
 		port     int64 = -1
 		compact        = true
 		ipParam  []byte
 	)
-	it := queryIter{rest: r.query}
-	for {
-		name, val, ok, bad := it.next()
-		if !ok {
-			break
-		}
-		if bad {
-			return s.failure(w, reasonMalformed)
-		}
+	var reason string // the first problem
+	wellFormed := eachParam(r.query, func(name, val []byte) bool {
 		switch {
 		case is(name, "info_hash"):
-			if haveHash {
-				return s.failure(w, reasonDoubleHash)
+			switch {
+			case haveHash:
+				reason = reasonDoubleHash
+			case len(val) != len(req.InfoHash):
+				reason = reasonHashLen
+			default:
+				copy(req.InfoHash[:], val)
+				haveHash = true
 			}
-			if len(val) != len(req.InfoHash) {
-				return s.failure(w, reasonHashLen)
-			}
-			copy(req.InfoHash[:], val)
-			haveHash = true
 		case is(name, "peer_id"):
 			if len(val) != 20 {
-				return s.failure(w, reasonPeerIDLen)
+				reason = reasonPeerIDLen
 			}
 		case is(name, "port"):
 			n, ok := parseInt(val)
 			if !ok || n < 1 || n > 65535 {
-				return s.failure(w, reasonBadPort)
+				reason = reasonBadPort
 			}
 			port = n
 		case is(name, "left"):
 			n, ok := parseInt(val)
 			if !ok {
-				return s.failure(w, reasonBadLeft)
+				reason = reasonBadLeft
 			}
 			req.Seeder = n == 0
 		case is(name, "event"):
@@ -88,6 +79,13 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 		case is(name, "ip"):
 			ipParam = val
 		}
+		return reason == ""
+	})
+	switch {
+	case !wellFormed:
+		return s.failure(w, reasonMalformed)
+	case reason != "":
+		return s.failure(w, reason)
 	}
 	if !haveHash {
 		return s.failure(w, reasonMissingHash)
@@ -103,55 +101,36 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 		}
 		addr = a.Unmap()
 	}
-	if !s.acl.Allowed(req.InfoHash) {
-		s.c.NotAuthorized.Add(1)
-		return s.failure(w, reasonNotAuthorized)
-	}
 	req.Peer = netip.AddrPortFrom(addr, uint16(port))
-	res, err := s.store.Announce(req, &w.peers)
+	res, err := s.t.Announce(req, &w.peers)
 	if err != nil {
-		if errors.Is(err, swarm.ErrFull) {
-			s.c.Full.Add(1)
-		}
+		// The policy's refusals (not authorized, tracker full) are
+		// constant texts: no allocation.
 		return s.failure(w, err.Error())
 	}
-	if res.NewDownload {
-		s.c.Completed.Add(1)
-	}
-	w.body = s.appendAnnounceReply(w.body[:0], &res, compact)
+	w.body = appendAnnounceReply(w.body[:0], &res, compact)
 	return okReply(w.body)
 }
 
-func parseEvent(v []byte) swarm.Event {
+func parseEvent(v []byte) logic.Event {
 	switch string(v) {
 	case "started":
-		return swarm.EventStarted
+		return logic.EventStarted
 	case "stopped":
-		return swarm.EventStopped
+		return logic.EventStopped
 	case "completed":
-		return swarm.EventCompleted
+		return logic.EventCompleted
 	case "paused":
-		return swarm.EventPaused
+		return logic.EventPaused
 	}
-	return swarm.EventNone // "", "empty" and unknown values, like opentracker
-}
-
-// interval returns a randomised announce interval: base -10%..+10%
-// (1620..1979 s for 1800, as opentracker), so clients spread out.
-func (s *Server) interval() int64 {
-	base := int64(s.cfg.Interval.Seconds())
-	j := base / 10
-	if j <= 0 {
-		return max(base, 1)
-	}
-	return base - j + rand.Int64N(2*j)
+	return logic.EventNone // "", "empty" and unknown values, like opentracker
 }
 
 // appendAnnounceReply writes the announce dictionary with sorted keys.
 // "peers" is always present (BEP 3 clients expect it), "peers6" only when
 // there are v6 peers (BEP 7).
-func (s *Server) appendAnnounceReply(b []byte, res *swarm.Result, compact bool) []byte {
-	iv := s.interval()
+func appendAnnounceReply(b []byte, res *logic.Result, compact bool) []byte {
+	iv := int64(res.Interval)
 	b = bencode.AppendDict(b)
 	b = bencode.AppendKeyUint(b, "complete", uint64(res.Seeders))
 	b = bencode.AppendKeyUint(b, "downloaded", uint64(res.Completed))
@@ -161,8 +140,8 @@ func (s *Server) appendAnnounceReply(b []byte, res *swarm.Result, compact bool) 
 	if !compact {
 		b = bencode.AppendString(b, "peers")
 		b = bencode.AppendList(b)
-		b = appendDictPeers(b, res.Peers4, swarm.CompactV4Size)
-		b = appendDictPeers(b, res.Peers6, swarm.CompactV6Size)
+		b = appendDictPeers(b, res.Peers4, logic.CompactV4Size)
+		b = appendDictPeers(b, res.Peers6, logic.CompactV6Size)
 		b = bencode.AppendEnd(b)
 		return bencode.AppendEnd(b)
 	}
@@ -179,7 +158,7 @@ func appendDictPeers(b, compact []byte, size int) []byte {
 	var text [64]byte
 	for ; len(compact) >= size; compact = compact[size:] {
 		var a netip.Addr
-		if size == swarm.CompactV4Size {
+		if size == logic.CompactV4Size {
 			a = netip.AddrFrom4([4]byte(compact[:4]))
 		} else {
 			a = netip.AddrFrom16([16]byte(compact[:16]))

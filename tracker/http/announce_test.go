@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -183,7 +184,7 @@ func TestAnnounceNotAuthorized(t *testing.T) {
 		t.Fatalf("whitelisted: %+v", a)
 	}
 	a := decodeAnnounce(t, get(t, tt.addr, announceURL(ih(6), 1, "")).body)
-	if a.failure != reasonNotAuthorized || tt.c.NotAuthorized.Load() != 1 {
+	if a.failure != logic.ErrNotAuthorized.Error() || tt.c.NotAuthorized.Load() != 1 {
 		t.Fatalf("not whitelisted: %+v", a)
 	}
 }
@@ -196,7 +197,7 @@ func TestAnnounceTrackerFull(t *testing.T) {
 	tt := startTracker(t, Config{}, st, nil, "")
 	c, br := dial(t, tt.addr)
 	for i := 0; i < 5000; i++ {
-		var h swarm.InfoHash
+		var h logic.InfoHash
 		h[0], h[1], h[2] = byte(i>>8), byte(i), 0x5a
 		fmt.Fprintf(c, "GET %s HTTP/1.1\r\n\r\n", announceURL(h, 1000+i%50000, "&left=1"))
 		r, err := readResponse(br)

@@ -74,7 +74,7 @@ func (cn *conn) serveFrom(end int, served bool) {
 			if start == end {
 				start, end = 0, 0
 			} else if start > 0 {
-				end = copy(cn.buf[:], cn.buf[start:end])
+				end = copy(cn.buf, cn.buf[start:end])
 				start = 0
 			}
 			if end == len(cn.buf) {

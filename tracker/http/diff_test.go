@@ -12,7 +12,7 @@ import (
 
 	"github.com/opentracker-go/opentracker/tracker/access"
 	"github.com/opentracker-go/opentracker/tracker/internal/reftest"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // TestDifferential sends the same requests to Debian's opentracker (the
@@ -31,7 +31,7 @@ import (
 func TestDifferential(t *testing.T) {
 	h1, h2, h3 := hashN(0x11), hashN(0x22), hashN(0x33) // sorted: multi-scrape order is request order in the reference
 	notListed := hashN(0x44)
-	ref := reftest.Start(t, []swarm.InfoHash{h1, h2, h3})
+	ref := reftest.Start(t, []logic.InfoHash{h1, h2, h3})
 
 	wl := filepath.Join(t.TempDir(), "whitelist")
 	if err := os.WriteFile(wl, []byte(fmt.Sprintf("%x\n%x\n%x\n", h1[:], h2[:], h3[:])), 0o644); err != nil {
@@ -63,7 +63,7 @@ func TestDifferential(t *testing.T) {
 		return r, answer{resp.status, resp.body}
 	}
 	seeders := map[netip.AddrPort]bool{}
-	announce := func(h swarm.InfoHash, port int, extra string, seeder bool) {
+	announce := func(h logic.InfoHash, port int, extra string, seeder bool) {
 		t.Helper()
 		target := announceURL(h, port, extra)
 		r, o := both(target)
@@ -125,7 +125,7 @@ func TestDifferential(t *testing.T) {
 	announce(h1, 6882, "&left=100&event=stopped", false)
 	announce(h1, 6881, "&left=100", false)
 
-	scrape := func(hs ...swarm.InfoHash) {
+	scrape := func(hs ...logic.InfoHash) {
 		t.Helper()
 		target := "/scrape?"
 		for _, h := range hs {
@@ -192,15 +192,15 @@ func TestDifferential(t *testing.T) {
 	}
 }
 
-func hashN(b byte) swarm.InfoHash {
-	var h swarm.InfoHash
+func hashN(b byte) logic.InfoHash {
+	var h logic.InfoHash
 	for i := range h {
 		h[i] = b + byte(i)
 	}
 	return h
 }
 
-func sortedFiles(m map[swarm.InfoHash][3]int64) []string {
+func sortedFiles(m map[logic.InfoHash][3]int64) []string {
 	var out []string
 	for h, c := range m {
 		out = append(out, fmt.Sprintf("%x=%v", h[:], c))

@@ -13,14 +13,14 @@
 // (opentracker accepts "GET /x\n\n") are answered and closed. Pipelined
 // requests are answered in order, one Write per reply.
 //
-// On Linux, connections are taken with raw accept4 in Serve (listeners prepared
-// with DeferAccept, as the daemon's are, queue a connection once its request
-// has arrived)
+// On Linux, connections are taken with raw accept4 in Serve (listeners made
+// with sock.Options.DeferAccept, as the daemon's are, queue a connection
+// once its request has arrived)
 // and a first request that is already complete and is an announce or a query
 // scrape is answered inline on the raw socket (read, write, close, all raw
 // syscalls), sparing clients that connect per request the goroutine and
 // poller set-up; anything else continues on a connection goroutine with the
-// bytes already read (see rawAcceptor and FastAccept). A client that
+// bytes already read (see inlineAcceptor and Inline). A client that
 // connects and sends nothing is accepted after about 3 s; IdleTimeout then
 // applies as usual.
 //

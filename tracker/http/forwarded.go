@@ -3,7 +3,7 @@ package http
 import (
 	"net/netip"
 
-	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // forwardedClient returns the client address that a request from the
@@ -18,7 +18,7 @@ import (
 // the client, as nginx's realip module does with real_ip_recursive on.
 // When every address is trusted, the leftmost one is the client; when an
 // element is not an address, the walk stops at the last trusted address.
-func forwardedClient(headers []byte, peer netip.Addr, proxies access.Networks) netip.Addr {
+func forwardedClient(headers []byte, peer netip.Addr, proxies logic.Networks) netip.Addr {
 	client := peer
 	for len(headers) > 0 {
 		var line []byte

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/opentracker-go/opentracker/tracker/bencode"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/stats"
 )
 
@@ -26,7 +27,9 @@ func FuzzRespond(f *testing.F) {
 	}
 	st := newStore(f, 1<<20)
 	nets := mustNets(f, "127.0.0.0/8")
-	s := NewServer(Config{FullScrape: true, Admin: nets, Proxies: nets, Redirect: "http://x/"}, st, nil, new(stats.Counters))
+	c := new(logic.Counters)
+	s := NewServer(Config{FullScrape: true, Admin: nets, Proxies: nets, Redirect: "http://x/",
+		Stats: &stats.Pages{Store: st, Counters: c}}, newTracker(st, nil, c))
 	peer := netip.MustParseAddrPort("127.0.0.1:5555")
 	f.Fuzz(func(t *testing.T, head []byte) {
 		w := getWork()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opentracker-go/opentracker/tracker/access"
 	"github.com/opentracker-go/opentracker/tracker/bencode"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/stats"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
@@ -20,7 +21,7 @@ import (
 type testTracker struct {
 	srv   *Server
 	store *swarm.Store
-	c     *stats.Counters
+	c     *logic.Counters
 	addr  string // host:port
 	errc  chan error
 }
@@ -34,9 +35,9 @@ func newStore(t testing.TB, budget int64) *swarm.Store {
 	return st
 }
 
-func mustNets(t testing.TB, s ...string) access.Networks {
+func mustNets(t testing.TB, s ...string) logic.Networks {
 	t.Helper()
-	n, err := access.ParseNetworks(s)
+	n, err := logic.ParseNetworks(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +57,11 @@ func startTracker(t testing.TB, cfg Config, st *swarm.Store, acl *access.List, l
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", laddr, err)
 	}
-	tt := &testTracker{store: st, c: new(stats.Counters), addr: ln.Addr().String(), errc: make(chan error, 1)}
-	tt.srv = NewServer(cfg, st, acl, tt.c)
+	tt := &testTracker{store: st, c: new(logic.Counters), addr: ln.Addr().String(), errc: make(chan error, 1)}
+	if cfg.Stats == nil {
+		cfg.Stats = &stats.Pages{Store: st, Counters: tt.c}
+	}
+	tt.srv = NewServer(cfg, newTracker(st, acl, tt.c))
 	go func() { tt.errc <- tt.srv.Serve(ln) }()
 	t.Cleanup(func() {
 		tt.srv.Close()
@@ -157,15 +161,15 @@ func esc(b []byte) string {
 	return sb.String()
 }
 
-func ih(i byte) swarm.InfoHash {
-	var h swarm.InfoHash
+func ih(i byte) logic.InfoHash {
+	var h logic.InfoHash
 	for j := range h {
 		h[j] = i ^ byte(j*7)
 	}
 	return h
 }
 
-func announceURL(h swarm.InfoHash, port int, extra string) string {
+func announceURL(h logic.InfoHash, port int, extra string) string {
 	return fmt.Sprintf("/announce?info_hash=%s&peer_id=-GO0001-%012d&port=%d%s", esc(h[:]), port, port, extra)
 }
 
@@ -251,7 +255,7 @@ func lp(port int) netip.AddrPort {
 }
 
 // scrapeFiles decodes a scrape reply into hash -> [complete, downloaded, incomplete].
-func scrapeFiles(t testing.TB, body []byte) map[swarm.InfoHash][3]int64 {
+func scrapeFiles(t testing.TB, body []byte) map[logic.InfoHash][3]int64 {
 	t.Helper()
 	m, err := bencode.DecodeDict(body)
 	if err != nil {
@@ -261,10 +265,10 @@ func scrapeFiles(t testing.TB, body []byte) map[swarm.InfoHash][3]int64 {
 	if !ok {
 		t.Fatalf("scrape reply without files: %q", body)
 	}
-	out := map[swarm.InfoHash][3]int64{}
+	out := map[logic.InfoHash][3]int64{}
 	for k, v := range files {
 		d := v.(map[string]any)
-		out[swarm.InfoHash([]byte(k))] = [3]int64{d["complete"].(int64), d["downloaded"].(int64), d["incomplete"].(int64)}
+		out[logic.InfoHash([]byte(k))] = [3]int64{d["complete"].(int64), d["downloaded"].(int64), d["incomplete"].(int64)}
 	}
 	return out
 }
@@ -279,4 +283,9 @@ func roundTripOn(c net.Conn, br *bufio.Reader, req []byte) ([]byte, error) {
 		return nil, err
 	}
 	return make([]byte, r.rawLen), nil // the caller needs the length only
+}
+
+// newTracker is the policy over st with opentracker's interval.
+func newTracker(st *swarm.Store, acl *access.List, c *logic.Counters) *logic.Tracker {
+	return logic.New(logic.Config{Interval: 30 * time.Minute}, st, acl, c)
 }

@@ -12,34 +12,81 @@ import "bytes"
 // a guess. As in opentracker, "+" is not decoded to a space: info_hash bytes
 // are binary and clients percent-encode them.
 
-// queryIter walks "name=value&name=value" pairs.
-type queryIter struct{ rest []byte }
-
-// next returns the next parameter with its name and value %-decoded in place.
-// ok is false at the end; bad reports a malformed escape in this parameter.
-func (it *queryIter) next() (name, value []byte, ok, bad bool) {
-	for len(it.rest) > 0 {
-		p := it.rest
+// eachParam calls fn with each "name=value" parameter of query, both
+// %-decoded in place, until fn returns false. It returns false, without
+// calling fn for it, at a parameter with a malformed escape. fn does not
+// escape: a closure passed here allocates nothing.
+func eachParam(query []byte, fn func(name, value []byte) bool) (wellFormed bool) {
+	for rest := query; len(rest) > 0; {
+		p := rest
 		if i := indexByte(p, '&'); i >= 0 {
-			p, it.rest = p[:i], p[i+1:]
+			p, rest = p[:i], p[i+1:]
 		} else {
-			it.rest = nil
+			rest = nil
 		}
 		if len(p) == 0 {
 			continue // "&&" or a trailing "&"
 		}
-		name = p
+		name, value := p, p[len(p):]
 		if i := indexByte(p, '='); i >= 0 {
 			name, value = p[:i], p[i+1:]
-		} else {
-			value = p[len(p):]
 		}
-		var ok1, ok2 bool
-		name, ok1 = unescape(name)
-		value, ok2 = unescape(value)
-		return name, value, true, !(ok1 && ok2)
+		name, ok1 := unescape(name)
+		value, ok2 := unescape(value)
+		if !ok1 || !ok2 {
+			return false
+		}
+		if !fn(name, value) {
+			return true
+		}
 	}
-	return nil, nil, false, false
+	return true
+}
+
+// pathIs reports whether the %-encoded path decodes to want or, with
+// prefix, starts with it. The path is left as it is; its escapes must be
+// well formed (parseRequest checks them).
+func pathIs(path []byte, want string, prefix bool) bool {
+	i := 0
+	for k := 0; k < len(want); k++ {
+		if i >= len(path) {
+			return false
+		}
+		c := path[i]
+		i++
+		if c == '%' && i+1 < len(path) {
+			hi, _ := unhex(path[i])
+			lo, _ := unhex(path[i+1])
+			c = hi<<4 | lo
+			i += 2
+		}
+		if c != want[k] {
+			return false
+		}
+	}
+	return prefix || i == len(path)
+}
+
+// validEscapes reports whether every "%" in b is followed by two hex digits.
+func validEscapes(b []byte) bool {
+	for i := indexByte(b, '%'); i >= 0; {
+		if i+2 >= len(b) {
+			return false
+		}
+		if _, ok := unhex(b[i+1]); !ok {
+			return false
+		}
+		if _, ok := unhex(b[i+2]); !ok {
+			return false
+		}
+		i += 3
+		j := indexByte(b[i:], '%')
+		if j < 0 {
+			break
+		}
+		i += j
+	}
+	return true
 }
 
 // indexByte is bytes.IndexByte (SIMD), the parser's workhorse.

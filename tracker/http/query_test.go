@@ -1,6 +1,7 @@
 package http
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -29,28 +30,51 @@ func TestUnescape(t *testing.T) {
 	}
 }
 
-func TestQueryIter(t *testing.T) {
-	q := []byte("a=1&&b=%32&flag&info_hash=%zz&=x&c=")
-	it := queryIter{rest: q}
-	type kv struct {
-		k, v string
-		bad  bool
+func TestEachParam(t *testing.T) {
+	type kv struct{ k, v string }
+	walk := func(q string, stopAt string) ([]kv, bool) {
+		var got []kv
+		ok := eachParam([]byte(q), func(k, v []byte) bool {
+			got = append(got, kv{string(k), string(v)})
+			return string(k) != stopAt
+		})
+		return got, ok
 	}
-	var got []kv
-	for {
-		k, v, ok, bad := it.next()
-		if !ok {
-			break
-		}
-		got = append(got, kv{string(k), string(v), bad})
+	got, ok := walk("a=1&&b=%32&flag&=x&c=&d=%41%42", "none")
+	want := []kv{{"a", "1"}, {"b", "2"}, {"flag", ""}, {"", "x"}, {"c", ""}, {"d", "AB"}}
+	if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, %v; want %v, true", got, ok, want)
 	}
-	want := []kv{{"a", "1", false}, {"b", "2", false}, {"flag", "", false}, {"info_hash", "", true}, {"", "x", false}, {"c", "", false}}
-	if len(got) != len(want) {
-		t.Fatalf("got %v want %v", got, want)
+	// A malformed escape ends the walk before its parameter, as malformed.
+	got, ok = walk("a=1&info_hash=%zz&c=3", "none")
+	if ok || fmt.Sprint(got) != fmt.Sprint([]kv{{"a", "1"}}) {
+		t.Fatalf("malformed: got %v, %v", got, ok)
 	}
-	for i := range want {
-		if got[i].k != want[i].k || got[i].bad != want[i].bad || (!want[i].bad && got[i].v != want[i].v) {
-			t.Errorf("param %d: got %+v want %+v", i, got[i], want[i])
+	// fn stops the walk: well formed, and later parameters are not seen.
+	got, ok = walk("a=1&b=2&c=%zz", "b")
+	if !ok || len(got) != 2 {
+		t.Fatalf("stopped: got %v, %v", got, ok)
+	}
+}
+
+func TestPathIs(t *testing.T) {
+	for _, c := range []struct {
+		path, want string
+		prefix, is bool
+	}{
+		{"/stats", "/stats", false, true},
+		{"/%73tats", "/stats", false, true},
+		{"/stats2", "/stats", false, false},
+		{"/stats2", "/stats", true, true},
+		{"/stat", "/stats", true, false},
+		{"/%61nnounce", "/a", true, true},
+		{"/%2Fa", "/a", true, false},
+		{"/", "/", false, true},
+		{"/%2F", "/", false, false},
+		{"", "/", true, false},
+	} {
+		if got := pathIs([]byte(c.path), c.want, c.prefix); got != c.is {
+			t.Errorf("pathIs(%q, %q, %v) = %v", c.path, c.want, c.prefix, got)
 		}
 	}
 }
@@ -95,7 +119,7 @@ func TestParseRequest(t *testing.T) {
 	if !parseRequest([]byte(head), &r) {
 		t.Fatal("parse failed")
 	}
-	if string(r.method) != "GET" || string(r.path) != "/announce" || string(r.query) != "info_hash=x" ||
+	if string(r.method) != "GET" || string(r.path) != "/ann%6Funce" || !pathIs(r.path, "/announce", false) || string(r.query) != "info_hash=x" ||
 		r.proto != 10 || !r.keepAlive || !r.gzip || !r.xff || r.hasBody {
 		t.Fatalf("parsed %+v", r)
 	}

@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/opentracker-go/opentracker/tracker/bencode"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // work is the scratch space of one request being handled: peer output for
@@ -13,9 +13,9 @@ import (
 // not per connection, so idle keep-alive connections do not hold ~16 KiB
 // each; only requests in flight (about GOMAXPROCS) do.
 type work struct {
-	peers  swarm.PeerBuffer
-	req    swarm.Request
-	hashes [maxScrapeHashes]swarm.InfoHash
+	peers  logic.PeerBuffer
+	req    logic.Request
+	hashes [maxScrapeHashes]logic.InfoHash
 	body   []byte
 	out    []byte
 }

@@ -4,7 +4,7 @@ package http
 // connection's read buffer and are valid until the next request is read.
 type request struct {
 	method []byte
-	path   []byte // %-decoded, leading "/" kept
+	path   []byte // as sent (%-encoded), leading "/" kept; see pathIs
 	query  []byte // raw, without "?"; nil when the target has no "?"
 	proto  int    // 9 (no version), 10 or 11
 
@@ -70,8 +70,7 @@ func parseRequest(head []byte, r *request) bool {
 	} else {
 		r.path = target
 	}
-	var ok bool
-	if r.path, ok = unescape(r.path); !ok {
+	if !validEscapes(r.path) {
 		return false
 	}
 	r.keepAlive = r.proto == 11

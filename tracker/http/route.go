@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-
-	"github.com/opentracker-go/opentracker/tracker/stats"
 )
 
 // serveRequest answers one request head and reports whether the connection
@@ -34,22 +32,12 @@ func (s *Server) serveRequest(cn *conn, head []byte) bool {
 // path without socket I/O; the compact announce allocates nothing here.
 func (s *Server) respond(w *work, head []byte, peer netip.AddrPort) (big []byte, keep bool) {
 	var r request
-	var rep reply
-	switch {
-	case !parseRequest(head, &r):
-		s.c.HTTPBadRequests.Add(1)
-		rep = plain(w, "400 Bad Request", "malformed request line")
-		rep.close = true
-	case !is(r.method, "GET"):
-		// A tracker only answers GET; a body we would have to skip makes
-		// framing guesswork, so the connection is closed.
-		s.c.HTTPBadRequests.Add(1)
-		rep = plain(w, "405 Method Not Allowed", "only GET is supported")
-		rep.extra = "Allow: GET\r\n"
-		rep.close = true
-	default:
-		rep = s.route(w, &r, peer)
-	}
+	return s.answer(w, &r, s.route(head, &r), peer)
+}
+
+// answer is respond for a request that route has parsed.
+func (s *Server) answer(w *work, r *request, rt route, peer netip.AddrPort) (big []byte, keep bool) {
+	rep := s.dispatch(w, r, rt, peer)
 	keep = r.keepAlive && !rep.close
 	w.out = appendHead(w.out[:0], rep.status, rep.ctype, len(rep.body), keep, r.proto, rep.extra)
 	if len(rep.body) > 16<<10 {
@@ -59,26 +47,85 @@ func (s *Server) respond(w *work, head []byte, peer netip.AddrPort) (big []byte,
 	return nil, keep
 }
 
-// route dispatches on the decoded path.
+// route is what a request asks for.
+type route uint8
+
+const (
+	routeNotFound route = iota
+	routeMalformed
+	routeMethod // not GET
+	routeStats
+	routeAnnounce
+	routeScrape
+	routeFullScrape
+	routeRedirect
+)
+
+// small reports whether the route's reply is small and cheap: worth
+// answering on the accepting goroutine (see inlineAcceptor).
+func (rt route) small() bool { return rt == routeAnnounce || rt == routeScrape }
+
+// route parses head into r and picks its route. It is the one routing
+// rule of both the inline path and the connection goroutines, and it
+// changes nothing in head, so that a request the inline path does not
+// answer is parsed again by a goroutine.
 //
-// Routing follows opentracker where it matters to existing torrents: any path
-// starting with "/a" is an announce ("/announce", "/announce.php"), any path
-// starting with "/sc" is a scrape ("/scrape", "/scrape.php"). The stats path
-// is matched exactly and first, so unlike opentracker it may start with "a".
-// "/" redirects when Redirect is set; everything else is 404.
-func (s *Server) route(w *work, r *request, peer netip.AddrPort) reply {
+// Routing follows opentracker where it matters to existing torrents, on
+// the %-decoded path: any path starting with "/a" is an announce
+// ("/announce", "/announce.php"), any path starting with "/sc" is a scrape
+// ("/scrape", "/scrape.php"), and a scrape with no query at all is a full
+// scrape. The stats path is matched exactly and first, so unlike
+// opentracker it may start with "a". "/" redirects when Redirect is set;
+// everything else is 404.
+func (s *Server) route(head []byte, r *request) route {
+	switch {
+	case !parseRequest(head, r):
+		return routeMalformed
+	case !is(r.method, "GET"):
+		return routeMethod
+	}
 	p := r.path
 	switch {
-	case string(p) == s.cfg.StatsPath:
-		return s.stats(w, r, peer)
-	case len(p) >= 2 && p[1] == 'a':
-		return s.announce(w, r, peer)
-	case len(p) >= 3 && p[1] == 's' && p[2] == 'c':
+	case s.cfg.Stats != nil && pathIs(p, s.cfg.StatsPath, false):
+		return routeStats
+	case pathIs(p, "/a", true):
+		return routeAnnounce
+	case pathIs(p, "/sc", true):
 		if len(r.query) == 0 {
-			return s.fullScrape(w, r, peer)
+			return routeFullScrape
 		}
+		return routeScrape
+	case pathIs(p, "/", false) && r.query == nil && s.cfg.Redirect != "":
+		return routeRedirect
+	}
+	return routeNotFound
+}
+
+// dispatch answers r on route rt.
+func (s *Server) dispatch(w *work, r *request, rt route, peer netip.AddrPort) reply {
+	switch rt {
+	case routeMalformed:
+		s.c.HTTPBadRequests.Add(1)
+		rep := plain(w, "400 Bad Request", "malformed request line")
+		rep.close = true
+		return rep
+	case routeMethod:
+		// A tracker only answers GET; a body we would have to skip makes
+		// framing guesswork, so the connection is closed.
+		s.c.HTTPBadRequests.Add(1)
+		rep := plain(w, "405 Method Not Allowed", "only GET is supported")
+		rep.extra = "Allow: GET\r\n"
+		rep.close = true
+		return rep
+	case routeStats:
+		return s.stats(w, r, peer)
+	case routeAnnounce:
+		return s.announce(w, r, peer)
+	case routeScrape:
 		return s.scrape(w, r)
-	case len(p) == 1 && r.query == nil && s.cfg.Redirect != "":
+	case routeFullScrape:
+		return s.fullScrape(w, r, peer)
+	case routeRedirect:
 		s.c.HTTPRedirects.Add(1)
 		rep := plain(w, "302 Found", "redirecting")
 		rep.extra = "Location: " + s.cfg.Redirect + "\r\n"
@@ -105,29 +152,31 @@ func (s *Server) stats(w *work, r *request, peer netip.AddrPort) reply {
 		return plain(w, "403 Forbidden", "stats are for admin networks only")
 	}
 	mode, format := "", ""
-	it := queryIter{rest: r.query}
-	for {
-		name, val, ok, bad := it.next()
-		if !ok {
-			break
-		}
-		if bad {
-			return plain(w, "400 Bad Request", "malformed query")
-		}
+	announceURL := false
+	wellFormed := eachParam(r.query, func(name, val []byte) bool {
 		switch {
 		case is(name, "mode"):
 			mode = string(val)
 		case is(name, "format"):
 			format = string(val)
 		case is(name, "info_hash"):
-			// Like opentracker HEAD: a client using the stats URL as its
-			// announce URL gets a clear error rather than a stats page.
-			return plain(w, "400 Bad Request", "this is the stats page, not an announce URL")
+			announceURL = true
+			return false
 		}
+		return true
+	})
+	switch {
+	case !wellFormed:
+		return plain(w, "400 Bad Request", "malformed query")
+	case announceURL:
+		// Like opentracker HEAD: a client using the stats URL as its
+		// announce URL gets a clear error rather than a stats page.
+		return plain(w, "400 Bad Request", "this is the stats page, not an announce URL")
 	}
-	body, err := stats.Render(w.body[:0], mode, format, s.store, s.c)
+	body, err := s.cfg.Stats.Render(w.body[:0], mode, format)
 	if err != nil {
-		if errors.Is(err, stats.ErrUnknownMode) {
+		var client interface{ BadRequest() bool }
+		if errors.As(err, &client) && client.BadRequest() {
 			return plain(w, "400 Bad Request", err.Error())
 		}
 		s.cfg.Logf("http: stats mode=%q: %v", mode, err)

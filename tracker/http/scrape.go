@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/bencode"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // maxScrapeHashes is opentracker's OT_MAXMULTISCRAPE_COUNT: more hashes are
@@ -23,26 +23,27 @@ func (s *Server) scrape(w *work, r *request) reply {
 	s.c.HTTPScrapes.Add(1)
 	n := 0
 	seen := false
-	it := queryIter{rest: r.query}
-	for {
-		name, val, ok, bad := it.next()
-		if !ok {
-			break
-		}
-		if bad {
-			return s.failure(w, reasonMalformed)
-		}
+	badLen := false
+	wellFormed := eachParam(r.query, func(name, val []byte) bool {
 		if !is(name, "info_hash") {
-			continue
+			return true
 		}
 		seen = true
-		if len(val) != len(swarm.InfoHash{}) {
-			return s.failure(w, reasonHashLen)
+		if len(val) != len(logic.InfoHash{}) {
+			badLen = true
+			return false
 		}
 		if n < maxScrapeHashes {
-			w.hashes[n] = swarm.InfoHash(val)
+			w.hashes[n] = logic.InfoHash(val)
 			n++
 		}
+		return true
+	})
+	switch {
+	case !wellFormed:
+		return s.failure(w, reasonMalformed)
+	case badLen:
+		return s.failure(w, reasonHashLen)
 	}
 	if !seen {
 		return s.failure(w, reasonMissingHash)
@@ -54,7 +55,7 @@ func (s *Server) scrape(w *work, r *request) reply {
 		if i > 0 && h == hs[i-1] {
 			continue
 		}
-		if c, ok := s.store.Scrape(h); ok {
+		if c, ok := s.t.Scrape(h); ok {
 			b = appendFile(b, &h, c)
 		}
 	}
@@ -63,7 +64,7 @@ func (s *Server) scrape(w *work, r *request) reply {
 }
 
 // sortHashes is an insertion sort: at most 64 items, no allocation.
-func sortHashes(hs []swarm.InfoHash) {
+func sortHashes(hs []logic.InfoHash) {
 	for i := 1; i < len(hs); i++ {
 		for j := i; j > 0 && bytes.Compare(hs[j][:], hs[j-1][:]) < 0; j-- {
 			hs[j], hs[j-1] = hs[j-1], hs[j]
@@ -72,7 +73,7 @@ func sortHashes(hs []swarm.InfoHash) {
 }
 
 // appendFile writes one "files" entry: 20:<hash>d8:complete..e.
-func appendFile(b []byte, h *swarm.InfoHash, c swarm.Counts) []byte {
+func appendFile(b []byte, h *logic.InfoHash, c logic.Counts) []byte {
 	b = bencode.AppendBytes(b, h[:])
 	b = bencode.AppendDict(b)
 	b = bencode.AppendKeyUint(b, "complete", uint64(c.Seeders))
@@ -82,8 +83,8 @@ func appendFile(b []byte, h *swarm.InfoHash, c swarm.Counts) []byte {
 }
 
 type fileEntry struct {
-	h swarm.InfoHash
-	c swarm.Counts
+	h logic.InfoHash
+	c logic.Counts
 }
 
 // fullScrape answers /scrape without a query with every torrent, sorted by
@@ -100,8 +101,8 @@ func (s *Server) fullScrape(w *work, r *request, peer netip.AddrPort) reply {
 	defer func() { <-s.fullSem }()
 	s.c.FullScrapes.Add(1)
 
-	entries := make([]fileEntry, 0, s.store.Stats().Torrents+16)
-	s.store.Range(func(h swarm.InfoHash, c swarm.Counts) bool {
+	entries := make([]fileEntry, 0, s.t.Torrents()+16)
+	s.t.Range(func(h logic.InfoHash, c logic.Counts) bool {
 		entries = append(entries, fileEntry{h, c}) // copy only: we hold a shard lock
 		return true
 	})

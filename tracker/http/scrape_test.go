@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 func TestScrape(t *testing.T) {
@@ -41,7 +41,7 @@ func TestScrape(t *testing.T) {
 	var sb strings.Builder
 	sb.WriteString("/scrape?")
 	for i := 0; i < 70; i++ {
-		var h swarm.InfoHash
+		var h logic.InfoHash
 		h[0] = byte(i)
 		if i == 69 {
 			h = h1 // known, but past the limit
@@ -56,7 +56,7 @@ func TestScrape(t *testing.T) {
 func TestFullScrape(t *testing.T) {
 	cfg := Config{FullScrape: true, Admin: mustNets(t, "127.0.0.0/8")}
 	tt := startTracker(t, cfg, nil, nil, "")
-	want := map[swarm.InfoHash][3]int64{}
+	want := map[logic.InfoHash][3]int64{}
 	for i := byte(0); i < 50; i++ {
 		h := ih(100 + i)
 		get(t, tt.addr, announceURL(h, 1000+int(i), "&left=1"))

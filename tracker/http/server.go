@@ -8,36 +8,41 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/access"
-	"github.com/opentracker-go/opentracker/tracker/stats"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Config configures a Server. Zero values get the defaults noted.
 type Config struct {
-	Interval       time.Duration // base announce interval (1800 s); replies vary it by -10%..+10%, min interval is half
 	NumWant        int           // peers when the client does not say (50)
-	MaxNumWant     int           // cap on numwant (200, at most swarm.MaxPeersPerReply)
+	MaxNumWant     int           // cap on numwant (200, at most logic.MaxPeersPerReply)
 	Redirect       string        // 302 target for "GET /"; empty answers 404
 	StatsPath      string        // path of the stats page without "/" ("stats")
 	MaxConnections int           // open connections at most, slots allocated at start (0: DefaultMaxConnections)
 	MaxPerAddress  int           // open connections per client address, proxies exempt (0: DefaultMaxPerAddress, <0: no cap)
 	IdleTimeout    time.Duration // keep-alive idle time and time to send one request (30 s)
 	FullScrape     bool          // serve /scrape without info_hash to Admin networks
-	Admin          access.Networks
-	Proxies        access.Networks
+	Admin          logic.Networks
+	Proxies        logic.Networks
 	IPFromQuery    bool                             // honour announce ip= from anyone (else only from Admin)
 	Logf           func(format string, args ...any) // problems
 	Infof          func(format string, args ...any) // routine events (full scrapes)
+	Stats          StatsPages                       // renders /stats; nil: 404
+}
+
+// StatsPages renders the statistics pages (stats.Pages in the daemon).
+type StatsPages interface {
+	// Render appends the page for mode and format to dst. An error with a
+	// BadRequest method that returns true is the client's (an unknown
+	// mode): 400; any other is 500.
+	Render(dst []byte, mode, format string) ([]byte, error)
 }
 
 // Server is the HTTP tracker front end. It is safe for concurrent use and can
 // serve several listeners at once.
 type Server struct {
-	cfg   Config
-	store *swarm.Store
-	acl   *access.List
-	c     *stats.Counters
+	cfg Config
+	t   *logic.Tracker
+	c   *logic.Counters // t's
 
 	table    *connTable // every connection's slot and read buffer
 	closing  atomic.Bool
@@ -46,24 +51,20 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	lns      map[net.Listener]struct{}
-	raws     map[*rawAcceptor]struct{} // Linux accept loops, closed by Close
+	inlines  map[*inlineAcceptor]struct{} // Linux accept loops, closed by Close
 	wg       sync.WaitGroup
 	doneOnce sync.Once
 
-	inline atomic.Uint64 // requests answered inline on a raw socket (tests)
+	inlineAnswers atomic.Uint64 // requests answered by the inline path (tests)
 }
 
-// NewServer returns a Server for store. A nil acl allows every torrent; a nil
-// c counts into a private Counters.
-func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counters) *Server {
-	if cfg.Interval <= 0 {
-		cfg.Interval = 1800 * time.Second
-	}
+// NewServer returns a Server that answers announces and scrapes with t.
+func NewServer(cfg Config, t *logic.Tracker) *Server {
 	if cfg.MaxNumWant <= 0 {
 		cfg.MaxNumWant = 200
 	}
-	if cfg.MaxNumWant > swarm.MaxPeersPerReply {
-		cfg.MaxNumWant = swarm.MaxPeersPerReply
+	if cfg.MaxNumWant > logic.MaxPeersPerReply {
+		cfg.MaxNumWant = logic.MaxPeersPerReply
 	}
 	if cfg.NumWant <= 0 {
 		cfg.NumWant = 50
@@ -86,19 +87,15 @@ func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counte
 	if cfg.Infof == nil {
 		cfg.Infof = func(string, ...any) {}
 	}
-	if c == nil {
-		c = new(stats.Counters)
-	}
 	s := &Server{
 		cfg:     cfg,
-		store:   store,
-		acl:     acl,
-		c:       c,
+		t:       t,
+		c:       t.Counters(),
 		done:    make(chan struct{}),
 		fullSem: make(chan struct{}, 1),
 		conns:   make(map[*conn]struct{}),
 		lns:     make(map[net.Listener]struct{}),
-		raws:    make(map[*rawAcceptor]struct{}),
+		inlines: make(map[*inlineAcceptor]struct{}),
 	}
 	if s.cfg.MaxConnections <= 0 {
 		s.cfg.MaxConnections = DefaultMaxConnections
@@ -142,10 +139,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Done()
 	}()
 
-	if tl, ok := ln.(*net.TCPListener); ok && FastAccept {
-		// Linux: raw accept4, simple requests answered inline.
-		if raw := s.newRawAcceptor(tl); raw != nil {
-			return s.serveAcceptor(raw)
+	if tl, ok := ln.(*net.TCPListener); ok && Inline {
+		// Linux: raw accept4, small requests answered inline.
+		if a := s.newInlineAcceptor(tl); a != nil {
+			return s.serveInlineAcceptor(a)
 		}
 	}
 	var backoff time.Duration
@@ -188,23 +185,23 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// serveAcceptor runs Serve's Linux accept loop for ln.
-func (s *Server) serveAcceptor(raw *rawAcceptor) error {
+// serveInlineAcceptor runs Serve's Linux accept loop a.
+func (s *Server) serveInlineAcceptor(a *inlineAcceptor) error {
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
-		raw.close()
+		a.close()
 		return ErrServerClosed
 	}
-	s.raws[raw] = struct{}{}
+	s.inlines[a] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.raws, raw)
+		delete(s.inlines, a)
 		s.mu.Unlock()
-		raw.close()
+		a.close()
 	}()
-	return raw.serve()
+	return a.serve()
 }
 
 // backoffAccept waits after a temporary accept error (EMFILE and friends)
@@ -284,8 +281,8 @@ func (s *Server) Close() error {
 			err = e
 		}
 	}
-	for raw := range s.raws {
-		raw.close() // the duplicate would keep the socket listening
+	for a := range s.inlines {
+		a.close() // its duplicate would keep the socket listening
 	}
 	// A connection checks closing after arming its read deadline, so either
 	// it sees the flag or its read is cut short by this past deadline.
@@ -312,7 +309,7 @@ func peerOf(nc net.Conn) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-// FastAccept enables, on Linux TCP listeners, the raw accept loop that
-// answers a connection's first announce or scrape inline (see serveFast).
-// Tests turn it off to exercise the portable path; set it before Serve.
-var FastAccept = true
+// Inline enables, on Linux TCP listeners, the accept loop that answers a
+// connection's first announce or scrape inline (see inlineAcceptor). Tests
+// turn it off to exercise the portable path; set it before Serve.
+var Inline = true

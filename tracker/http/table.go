@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Connection states, as the table sees them when it looks for a victim.
@@ -55,7 +55,7 @@ type connTable struct {
 	slab    []byte        // all the read buffers, pointer-free
 	used    *atomic.Int64 // stats.Counters.ConnsOpen
 	perAddr int
-	exempt  access.Networks
+	exempt  logic.Networks
 	epoch   time.Time // since values are nanoseconds from here
 
 	mu     sync.Mutex // guards count and victim selection
@@ -63,7 +63,7 @@ type connTable struct {
 	closed chan struct{}
 }
 
-func newConnTable(s *Server, n, perAddr int, exempt access.Networks) *connTable {
+func newConnTable(s *Server, n, perAddr int, exempt logic.Networks) *connTable {
 	t := &connTable{
 		all:     make([]conn, n),
 		free:    make(chan *conn, n),

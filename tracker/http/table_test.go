@@ -37,9 +37,9 @@ func waitUsed(t testing.TB, tt *testTracker, n int64) {
 // the table is full of connections that hold partial requests; the one
 // that has waited longest is closed to make room.
 func TestFullTableEvictsLongestWaiting(t *testing.T) {
-	defer func() { FastAccept = true }()
+	defer func() { Inline = true }()
 	for _, fast := range []bool{true, false} {
-		FastAccept = fast
+		Inline = fast
 		tt := startTracker(t, Config{MaxConnections: 2, MaxPerAddress: -1}, nil, nil, "")
 		c1, br1 := dialFrom(t, "127.0.0.2", tt.addr)
 		io.WriteString(c1, "GET /x HTTP/1.1\r\n")
@@ -140,9 +140,9 @@ func TestPerAddressCap(t *testing.T) {
 // TestTLSHelloClosesAtOnce: a TLS ClientHello on the plain port is closed
 // at once, not held until the idle timeout.
 func TestTLSHelloClosesAtOnce(t *testing.T) {
-	defer func() { FastAccept = true }()
+	defer func() { Inline = true }()
 	for _, fast := range []bool{true, false} {
-		FastAccept = fast
+		Inline = fast
 		tt := startTracker(t, Config{IdleTimeout: time.Minute}, nil, nil, "")
 		c, br := dial(t, tt.addr)
 		c.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03})

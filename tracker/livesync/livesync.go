@@ -10,10 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/access"
 	"github.com/opentracker-go/opentracker/tracker/internal/secret"
-	"github.com/opentracker-go/opentracker/tracker/stats"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // DefaultFlushDelay bounds how long a record waits for more to share its
@@ -33,7 +32,7 @@ type Config struct {
 	// always sent to port 9696, so use 9696 unless the cluster is one way.
 	Listen netip.AddrPort
 	// Nodes are the networks whose packets are applied.
-	Nodes access.Networks
+	Nodes logic.Networks
 	// FlushDelay is the longest a record waits (DefaultFlushDelay if 0).
 	FlushDelay time.Duration
 	// AlsoType0 sends IPv4 peers as type 0 records as well, for 2021-era
@@ -49,9 +48,8 @@ type Config struct {
 type Syncer struct {
 	cfg      Config
 	id       [4]byte
-	store    *swarm.Store
-	acl      *access.List
-	counters *stats.Counters
+	t        *logic.Tracker
+	counters *logic.Counters // t's
 
 	recv, send *net.UDPConn // nil in tests that use write
 	dst        netip.AddrPort
@@ -90,14 +88,11 @@ func (s *Syncer) Stats() Stats {
 }
 
 // newSyncer makes a Syncer without sockets.
-func newSyncer(cfg Config, store *swarm.Store, acl *access.List, counters *stats.Counters) (*Syncer, error) {
+func newSyncer(cfg Config, t *logic.Tracker) (*Syncer, error) {
 	if cfg.FlushDelay <= 0 {
 		cfg.FlushDelay = DefaultFlushDelay
 	}
-	if counters == nil {
-		counters = new(stats.Counters)
-	}
-	s := &Syncer{cfg: cfg, store: store, acl: acl, counters: counters,
+	s := &Syncer{cfg: cfg, t: t, counters: t.Counters(),
 		free: make(chan *packet, packetPool),
 		full: make(chan *packet, packetPool),
 		kick: make(chan struct{}, 1),
@@ -124,17 +119,17 @@ func newSyncer(cfg Config, store *swarm.Store, acl *access.List, counters *stats
 // Multicast loopback: upstream turns it off, which keeps two trackers on
 // one host from syncing. Our own packets are dropped by tracker id, so
 // loopback on is safe; Config.Loopback chooses it (the daemon turns it on).
-func Open(cfg Config, store *swarm.Store, acl *access.List, counters *stats.Counters) (*Syncer, error) {
+func Open(cfg Config, t *logic.Tracker) (*Syncer, error) {
 	if !cfg.Listen.Addr().Unmap().Is4() {
 		return nil, errors.New("live sync listens on an IPv4 address")
 	}
 	cfg.Listen = netip.AddrPortFrom(cfg.Listen.Addr().Unmap(), cfg.Listen.Port())
-	s, err := newSyncer(cfg, store, acl, counters)
+	s, err := newSyncer(cfg, t)
 	if err != nil {
 		return nil, err
 	}
-	if s.recv, s.send, err = openSockets(cfg.Listen, cfg.Loopback); err != nil {
-		return nil, err
+	if s.recv, s.send, err = sock.ListenMulticast(Group, cfg.Listen, cfg.Loopback); err != nil {
+		return nil, fmt.Errorf("live sync: %v", err)
 	}
 	s.write = func(p []byte) error {
 		_, err := s.send.WriteToUDPAddrPort(p, s.dst)
@@ -180,10 +175,10 @@ func (s *Syncer) Close() error {
 	return nil
 }
 
-// Send queues one announce for the cluster. It is the store's Observe
+// Send queues one announce for the cluster. It is the tracker's Observe
 // hook, on the announce hot path: it takes a short lock, copies one record
 // into a fixed buffer and never blocks or allocates.
-func (s *Syncer) Send(n swarm.News) {
+func (s *Syncer) Send(n logic.News) {
 	flags := Flags(&n)
 	s.mu.Lock()
 	s.appendLocked(TypeV6, &n, flags)
@@ -193,7 +188,7 @@ func (s *Syncer) Send(n swarm.News) {
 	s.mu.Unlock()
 }
 
-func (s *Syncer) appendLocked(typ uint32, n *swarm.News, flags byte) {
+func (s *Syncer) appendLocked(typ uint32, n *logic.News, flags byte) {
 	p := s.pending[typ]
 	if p == nil {
 		select {
@@ -281,7 +276,7 @@ func (s *Syncer) emit(p *packet) {
 func (s *Syncer) receiver() {
 	defer s.done.Done()
 	buf := make([]byte, 65536)
-	var peers swarm.PeerBuffer
+	var sc Scratch
 	for {
 		n, src, err := s.recv.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -296,14 +291,21 @@ func (s *Syncer) receiver() {
 			time.Sleep(10 * time.Millisecond) // transient: do not spin
 			continue
 		}
-		s.Handle(src.Addr(), buf[:n], &peers)
+		s.Handle(src.Addr(), buf[:n], &sc)
 	}
+}
+
+// Scratch is the space Handle applies records in; one per receiving
+// goroutine, so that applying allocates nothing.
+type Scratch struct {
+	req   logic.Request
+	peers logic.PeerBuffer
 }
 
 // Handle applies one received packet from src and returns how many records
 // it applied. Packets from outside Nodes, with our own id, of 8 bytes or
 // less or of an unknown type are dropped; so is a trailing partial record.
-func (s *Syncer) Handle(src netip.Addr, p []byte, peers *swarm.PeerBuffer) int {
+func (s *Syncer) Handle(src netip.Addr, p []byte, sc *Scratch) int {
 	id, typ, ok := Header(p)
 	if !ok || id == s.id || (typ != TypeV4 && typ != TypeV6) || !s.cfg.Nodes.Contains(src) {
 		s.rejected.Add(1)
@@ -312,11 +314,10 @@ func (s *Syncer) Handle(src netip.Addr, p []byte, peers *swarm.PeerBuffer) int {
 	s.received.Add(1)
 	applied := 0
 	Decode(p, func(r *Record) {
-		if !s.acl.Allowed(r.InfoHash) {
-			return
-		}
-		req := r.Request()
-		if _, err := s.store.Announce(&req, peers); err == nil {
+		// The policy refuses what the access list does (and counts nothing:
+		// applied records are counted here).
+		sc.req = r.Request()
+		if _, err := s.t.Announce(&sc.req, &sc.peers); err == nil {
 			applied++
 		}
 	})

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
-	"github.com/opentracker-go/opentracker/tracker/stats"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -35,18 +35,18 @@ func unhex(t *testing.T, s string) []byte {
 	return b
 }
 
-func hash(s string) (h swarm.InfoHash) { copy(h[:], s); return }
+func hash(s string) (h logic.InfoHash) { copy(h[:], s); return }
 
 // goldenNews are announces that upstream encodes as the goldenV4 records.
-func goldenNews() []swarm.News {
+func goldenNews() []logic.News {
 	h := hash("flagtestflagtestflag")
 	p := func(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
-	return []swarm.News{
+	return []logic.News{
 		{InfoHash: h, Peer: p("10.99.0.12:2002")},                                            // new leecher
-		{InfoHash: h, Peer: p("10.99.0.12:2002"), Event: swarm.EventCompleted, Seeder: true}, // completed, left=0
-		{InfoHash: h, Peer: p("10.99.0.13:2003"), Event: swarm.EventCompleted},               // completed, left=5
-		{InfoHash: h, Peer: p("10.99.0.12:2002"), Event: swarm.EventStopped, Seeder: true},   // stopped, left=0
-		{InfoHash: h, Peer: p("10.99.0.14:2004"), Event: swarm.EventStopped},                 // stopped, unknown
+		{InfoHash: h, Peer: p("10.99.0.12:2002"), Event: logic.EventCompleted, Seeder: true}, // completed, left=0
+		{InfoHash: h, Peer: p("10.99.0.13:2003"), Event: logic.EventCompleted},               // completed, left=5
+		{InfoHash: h, Peer: p("10.99.0.12:2002"), Event: logic.EventStopped, Seeder: true},   // stopped, left=0
+		{InfoHash: h, Peer: p("10.99.0.14:2004"), Event: logic.EventStopped},                 // stopped, unknown
 	}
 }
 
@@ -82,7 +82,7 @@ func (c *capture) wait(t *testing.T, n int) [][]byte {
 
 func newCapture(t *testing.T, cfg Config, store *swarm.Store) (*Syncer, *capture) {
 	t.Helper()
-	s, err := newSyncer(cfg, store, nil, new(stats.Counters))
+	s, err := newSyncer(cfg, newTracker(store, nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,14 +114,14 @@ func TestDecodeGoldenV4(t *testing.T) {
 	want := []struct {
 		peer   string
 		flags  byte
-		event  swarm.Event
+		event  logic.Event
 		seeder bool
 	}{
-		{"10.99.0.12:2002", 0x00, swarm.EventNone, false},
-		{"10.99.0.12:2002", 0xc0, swarm.EventCompleted, true},
-		{"10.99.0.13:2003", 0x00, swarm.EventNone, false},
-		{"10.99.0.12:2002", 0xa0, swarm.EventStopped, true},
-		{"10.99.0.14:2004", 0x20, swarm.EventStopped, false},
+		{"10.99.0.12:2002", 0x00, logic.EventNone, false},
+		{"10.99.0.12:2002", 0xc0, logic.EventCompleted, true},
+		{"10.99.0.13:2003", 0x00, logic.EventNone, false},
+		{"10.99.0.12:2002", 0xa0, logic.EventStopped, true},
+		{"10.99.0.14:2004", 0x20, logic.EventStopped, false},
 	}
 	for i, w := range want {
 		r := got[i]
@@ -144,7 +144,7 @@ func TestDecodeGoldenV6(t *testing.T) {
 	if r.InfoHash != hash("v6testv6testv6testv6") || r.Peer != netip.MustParseAddrPort("[fd00:99::11]:7777") || r.Flags != 0x80 {
 		t.Fatalf("%+v", r)
 	}
-	if req := r.Request(); req.Event != swarm.EventNone || !req.Seeder {
+	if req := r.Request(); req.Event != logic.EventNone || !req.Seeder {
 		t.Fatalf("%+v", req)
 	}
 }
@@ -196,7 +196,7 @@ func TestFlags(t *testing.T) {
 			t.Errorf("news %d: flags %#x, want %#x", i, got, want)
 		}
 	}
-	paused := swarm.News{Event: swarm.EventPaused, Seeder: true}
+	paused := logic.News{Event: logic.EventPaused, Seeder: true}
 	if Flags(&paused) != FlagSeeding {
 		t.Error("paused")
 	}
@@ -252,7 +252,7 @@ func TestEncodeGoldenV6(t *testing.T) {
 	s, c := newCapture(t, Config{FlushDelay: 10 * time.Millisecond, AlsoType0: true}, nil)
 	s.id = [4]byte{0x19, 0x4a, 0x51, 0x73}
 	s.Start()
-	s.Send(swarm.News{InfoHash: hash("v6testv6testv6testv6"), Peer: netip.MustParseAddrPort("[fd00:99::11]:7777"), Seeder: true})
+	s.Send(logic.News{InfoHash: hash("v6testv6testv6testv6"), Peer: netip.MustParseAddrPort("[fd00:99::11]:7777"), Seeder: true})
 	if p := c.wait(t, 1); hex.EncodeToString(p[0]) != goldenV6 {
 		t.Fatalf("got %x\nwant %s", p[0], goldenV6)
 	}
@@ -266,8 +266,8 @@ func TestFlushBoundary(t *testing.T) {
 	}
 	s, c := newCapture(t, Config{FlushDelay: time.Hour, AlsoType0: true}, nil)
 	s.Start()
-	news := func(i int) swarm.News {
-		return swarm.News{InfoHash: hash("boundaryboundaryboun"), Peer: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 1000)}
+	news := func(i int) logic.News {
+		return logic.News{InfoHash: hash("boundaryboundaryboun"), Peer: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 1000)}
 	}
 	for i := range 36 {
 		s.Send(news(i))
@@ -325,7 +325,7 @@ func TestFlushTimer(t *testing.T) {
 
 // TestSendBounded: with the sender stuck, Send drops instead of blocking.
 func TestSendBounded(t *testing.T) {
-	s, err := newSyncer(Config{FlushDelay: time.Hour}, nil, nil, nil)
+	s, err := newSyncer(Config{FlushDelay: time.Hour}, newTracker(nil, nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,17 +387,17 @@ func record(typ uint32, h string, peer string, flags byte) []byte {
 // TestHandle applies packets to a store: node filter, own id, types, flags.
 func TestHandle(t *testing.T) {
 	store := newStore(t)
-	nodes, _ := access.ParseNetworks([]string{"10.99.0.0/24"})
-	counters := new(stats.Counters)
-	s, err := newSyncer(Config{Nodes: nodes}, store, nil, counters)
+	nodes, _ := logic.ParseNetworks([]string{"10.99.0.0/24"})
+	counters := new(logic.Counters)
+	s, err := newSyncer(Config{Nodes: nodes}, newTracker(store, nil, counters))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.id = [4]byte{1, 2, 3, 4}
-	var buf swarm.PeerBuffer
+	var buf Scratch
 	node := netip.MustParseAddr("10.99.0.1")
 	const h = "handlehandlehandleha"
-	counts := func() swarm.Counts { c, _ := store.Scrape(hash(h)); return c }
+	counts := func() logic.Counts { c, _ := store.Scrape(hash(h)); return c }
 
 	seed := record(TypeV6, h, "10.99.0.51:6002", FlagSeeding)
 	if n := s.Handle(netip.MustParseAddr("10.98.0.1"), mkPacket("aabbccdd", TypeV6, seed), &buf); n != 0 {
@@ -412,7 +412,7 @@ func TestHandle(t *testing.T) {
 	if n := s.Handle(node, mkPacket("aabbccdd", TypeV6), &buf); n != 0 {
 		t.Fatal("applied an empty packet")
 	}
-	if c := counts(); c != (swarm.Counts{}) || counters.SyncReceived.Load() != 0 {
+	if c := counts(); c != (logic.Counts{}) || counters.SyncReceived.Load() != 0 {
 		t.Fatalf("%+v", c)
 	}
 	if got := s.Stats().PacketsRejected; got != 4 {
@@ -429,14 +429,14 @@ func TestHandle(t *testing.T) {
 	if c := counts(); c.Seeders != 1 || c.Leechers != 2 {
 		t.Fatalf("%+v", c)
 	}
-	res, err := store.Announce(&swarm.Request{InfoHash: hash(h), Peer: netip.MustParseAddrPort("10.99.0.99:1"), NumWant: 50, Families: swarm.BothFamilies}, &buf)
+	res, err := store.Announce(&logic.Request{InfoHash: hash(h), Peer: netip.MustParseAddrPort("10.99.0.99:1"), NumWant: 50, Families: logic.BothFamilies}, &buf.peers)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(res.Peers4, []byte{10, 99, 0, 51, 0x17, 0x72}) || !bytes.Contains(res.Peers4, []byte{10, 99, 0, 60, 0x17, 0x70}) || len(res.Peers6) != 18 {
 		t.Fatalf("peers4 %x peers6 %x", res.Peers4, res.Peers6)
 	}
-	store.Announce(&swarm.Request{InfoHash: hash(h), Peer: netip.MustParseAddrPort("10.99.0.99:1"), Event: swarm.EventStopped}, &buf)
+	store.Announce(&logic.Request{InfoHash: hash(h), Peer: netip.MustParseAddrPort("10.99.0.99:1"), Event: logic.EventStopped}, &buf.peers)
 
 	s.Handle(node, mkPacket("aabbccdd", TypeV6, record(TypeV6, h, "[fd00::50]:7000", FlagSeeding|FlagCompleted)), &buf)
 	if c := counts(); c.Seeders != 2 || c.Leechers != 1 || c.Completed != 1 {
@@ -456,13 +456,13 @@ func TestHandle(t *testing.T) {
 // TestHandleAccessList: records of torrents the list refuses are skipped.
 func TestHandleAccessList(t *testing.T) {
 	store := newStore(t)
-	nodes, _ := access.ParseNetworks([]string{"10.0.0.0/8"})
+	nodes, _ := logic.ParseNetworks([]string{"10.0.0.0/8"})
 	acl := access.New(access.Whitelist, "") // empty whitelist: nothing allowed
-	s, err := newSyncer(Config{Nodes: nodes}, store, acl, nil)
+	s, err := newSyncer(Config{Nodes: nodes}, newTracker(store, acl, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf swarm.PeerBuffer
+	var buf Scratch
 	if n := s.Handle(netip.MustParseAddr("10.0.0.1"), mkPacket("aabbccdd", TypeV6, record(TypeV6, "deniedeniedeniedenie", "10.1.1.1:1", 0)), &buf); n != 0 {
 		t.Fatalf("applied %d", n)
 	}
@@ -471,19 +471,24 @@ func TestHandleAccessList(t *testing.T) {
 // TestNoRebroadcast: records applied from sync are not observed.
 func TestNoRebroadcast(t *testing.T) {
 	store := newStore(t)
-	nodes, _ := access.ParseNetworks([]string{"10.0.0.0/8"})
+	nodes, _ := logic.ParseNetworks([]string{"10.0.0.0/8"})
 	s, c := newCapture(t, Config{Nodes: nodes, FlushDelay: 5 * time.Millisecond}, store)
-	store.Observe(s.Send)
+	s.t.Observe(s.Send)
 	s.Start()
-	var buf swarm.PeerBuffer
+	var buf Scratch
 	if n := s.Handle(netip.MustParseAddr("10.0.0.1"), mkPacket("aabbccdd", TypeV6, record(TypeV6, "synsynsynsynsynsynsy", "10.1.1.1:1", 0)), &buf); n != 1 {
 		t.Fatal(n)
 	}
-	store.Announce(&swarm.Request{InfoHash: hash("locallocallocallocal"), Peer: netip.MustParseAddrPort("10.1.1.2:2")}, &buf)
+	s.t.Announce(&logic.Request{InfoHash: hash("locallocallocallocal"), Peer: netip.MustParseAddrPort("10.1.1.2:2")}, &buf.peers)
 	p := c.wait(t, 1)
 	time.Sleep(30 * time.Millisecond)
 	p = c.get()
 	if len(p) != 1 || len(p[0]) != 48 || !bytes.Equal(p[0][8:28], []byte("locallocallocallocal")) {
 		t.Fatalf("%d packets: %x", len(p), p)
 	}
+}
+
+// newTracker is the policy over store (nil for tests that apply nothing).
+func newTracker(store *swarm.Store, acl *access.List, c *logic.Counters) *logic.Tracker {
+	return logic.New(logic.Config{Interval: 30 * time.Minute}, store, acl, c)
 }

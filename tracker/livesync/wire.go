@@ -29,7 +29,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Wire constants.
@@ -69,22 +69,22 @@ func recordSize(typ uint32) int {
 // Flags is the flags byte for an announce the store reported as news.
 // Completed is only sent together with seeding: upstream clears completed
 // without seeding before sending.
-func Flags(n *swarm.News) byte {
+func Flags(n *logic.News) byte {
 	var f byte
 	if n.Seeder {
 		f |= FlagSeeding
-		if n.Event == swarm.EventCompleted {
+		if n.Event == logic.EventCompleted {
 			f |= FlagCompleted
 		}
 	}
-	if n.Event == swarm.EventStopped {
+	if n.Event == logic.EventStopped {
 		f |= FlagStopped
 	}
 	return f
 }
 
 // putRecord writes one record of type typ into b, which must be long enough.
-func putRecord(b []byte, typ uint32, h *swarm.InfoHash, peer netip.AddrPort, flags byte) {
+func putRecord(b []byte, typ uint32, h *logic.InfoHash, peer netip.AddrPort, flags byte) {
 	copy(b[:20], h[:])
 	a := peer.Addr()
 	if typ == TypeV4 {
@@ -102,21 +102,21 @@ func putRecord(b []byte, typ uint32, h *swarm.InfoHash, peer netip.AddrPort, fla
 
 // Record is one decoded peer record.
 type Record struct {
-	InfoHash swarm.InfoHash
+	InfoHash logic.InfoHash
 	Peer     netip.AddrPort // v4-mapped addresses come out as IPv4
 	Flags    byte
 	Age      byte
 }
 
 // Request is the announce that applies r on a receiving tracker.
-func (r *Record) Request() swarm.Request {
-	req := swarm.Request{InfoHash: r.InfoHash, Peer: r.Peer,
+func (r *Record) Request() logic.Request {
+	req := logic.Request{InfoHash: r.InfoHash, Peer: r.Peer,
 		Seeder: r.Flags&FlagSeeding != 0, FromSync: true}
 	switch {
 	case r.Flags&FlagStopped != 0:
-		req.Event = swarm.EventStopped
+		req.Event = logic.EventStopped
 	case r.Flags&(FlagCompleted|FlagSeeding) == FlagCompleted|FlagSeeding:
-		req.Event = swarm.EventCompleted
+		req.Event = logic.EventCompleted
 	}
 	return req
 }

@@ -15,10 +15,22 @@ import (
 // net.core.somaxconn, as for the net package's listeners.
 const listenBacklog = 65535
 
-func listenTCP(ep endpoint) (*net.TCPListener, error) {
-	fd, err := bound(ep, unix.SOCK_STREAM, Options{ReuseAddr: true})
+// On Linux SO_REUSEPORT spreads datagrams over the sockets of a group by a
+// hash of the source address, each socket with its own receive queue and
+// lock: one receive loop per core without contention.
+const reusePortSupported = true
+
+// deferAcceptSeconds bounds how long the kernel keeps a connection that has
+// sent nothing out of the accept queue; after that it is accepted anyway.
+const deferAcceptSeconds = 3
+
+func listenTCP(ep endpoint, o Options) (*net.TCPListener, error) {
+	fd, err := bound(ep, unix.SOCK_STREAM, Options{ReuseAddr: true, ReusePort: o.ReusePort})
 	if err != nil {
 		return nil, err
+	}
+	if o.DeferAccept {
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAcceptSeconds) // best effort
 	}
 	if err := unix.Listen(fd, listenBacklog); err != nil {
 		unix.Close(fd)

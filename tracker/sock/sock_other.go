@@ -5,10 +5,13 @@ package sock
 import "net"
 
 // Elsewhere the net package binds, and Options are not applied: the callers
-// that ask for them (the UDP server's SO_REUSEPORT groups, live sync) only
-// do so on Linux.
+// that ask for them (the UDP server's SO_REUSEPORT groups, live sync, the
+// HTTP listeners' TCP_DEFER_ACCEPT) only need them on Linux.
 
-func listenTCP(ep endpoint) (*net.TCPListener, error) {
+// reusePortSupported is false: ListenUDPGroup opens one socket.
+const reusePortSupported = false
+
+func listenTCP(ep endpoint, _ Options) (*net.TCPListener, error) {
 	ln, err := net.Listen(network("tcp", ep), ep.ap.String())
 	if err != nil {
 		return nil, err

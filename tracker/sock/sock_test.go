@@ -11,14 +11,14 @@ import (
 )
 
 func TestListenTCPFamilies(t *testing.T) {
-	v4, err := ListenTCP("127.0.0.1:0")
+	v4, err := ListenTCP("127.0.0.1:0", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer v4.Close()
 	echo(t, v4, "tcp", v4.Addr().String())
 
-	v6, err := ListenTCP("[::1]:0")
+	v6, err := ListenTCP("[::1]:0", Options{})
 	if err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
@@ -27,14 +27,14 @@ func TestListenTCPFamilies(t *testing.T) {
 
 	// An IPv6 literal is IPv6-only: the same port is still free for IPv4.
 	port := v6.Addr().(*net.TCPAddr).Port
-	beside, err := ListenTCP(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String())
+	beside, err := ListenTCP(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String(), Options{})
 	if err != nil {
 		t.Fatalf("IPv4 bind beside [::1]:%d: %v", port, err)
 	}
 	beside.Close()
 
 	// An empty host is one dual-stack socket: IPv4 clients reach it too.
-	dual, err := ListenTCP(":0")
+	dual, err := ListenTCP(":0", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestBadAddresses(t *testing.T) {
 		"127.0.0.1":       "missing port",
 		"127.0.0.1:99999": "not a number",
 	} {
-		if ln, err := ListenTCP(addr); err == nil || !strings.Contains(err.Error(), want) {
+		if ln, err := ListenTCP(addr, Options{}); err == nil || !strings.Contains(err.Error(), want) {
 			if ln != nil {
 				ln.Close()
 			}

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/stats"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -37,7 +37,7 @@ func Save(path string, store *swarm.Store) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(stats.AppendStateDump(nil, store, time.Now())); err != nil {
+	if _, err := tmp.Write(AppendDump(nil, store, time.Now())); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -73,7 +73,7 @@ func Backup(path string) error {
 // skipped, and so are torrents the store has no room for (one problem with
 // their count): loading goes on to the end. Lines older than maxAge are
 // skipped silently, as their torrents would have expired.
-func Load(path string, store *swarm.Store, allow func(swarm.InfoHash) bool, maxAge time.Duration) (restored int, problems []error, err error) {
+func Load(path string, store *swarm.Store, allow func(logic.InfoHash) bool, maxAge time.Duration) (restored int, problems []error, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, nil, err
@@ -86,7 +86,7 @@ func Load(path string, store *swarm.Store, allow func(swarm.InfoHash) bool, maxA
 const maxLine = 4096
 
 // Read is Load from a reader named name.
-func Read(r io.Reader, name string, store *swarm.Store, allow func(swarm.InfoHash) bool, maxAge time.Duration, now time.Time) (restored int, problems []error, err error) {
+func Read(r io.Reader, name string, store *swarm.Store, allow func(logic.InfoHash) bool, maxAge time.Duration, now time.Time) (restored int, problems []error, err error) {
 	br := bufio.NewReaderSize(r, maxLine)
 	nowMin := now.Unix() / 60
 	maxMin := int64(maxAge / time.Minute)
@@ -131,7 +131,7 @@ func Read(r io.Reader, name string, store *swarm.Store, allow func(swarm.InfoHas
 	return restored, problems, nil
 }
 
-func parseLine(text string) (h swarm.InfoHash, base int64, completed uint32, err error) {
+func parseLine(text string) (h logic.InfoHash, base int64, completed uint32, err error) {
 	parts := strings.Split(text, ":")
 	if len(parts) != 3 || len(parts[0]) != 40 {
 		return h, 0, 0, fmt.Errorf("want HEX40:minutes:completed, got %q", text)
@@ -148,4 +148,16 @@ func parseLine(text string) (h swarm.InfoHash, base int64, completed uint32, err
 		return h, 0, 0, fmt.Errorf("bad completed count %q", parts[2])
 	}
 	return h, base, uint32(c), nil
+}
+
+// AppendDump appends the dump: one line per torrent, "HEX40:minutes since
+// the epoch:completed" (also /stats?mode=statedump).
+func AppendDump(dst []byte, store *swarm.Store, now time.Time) []byte {
+	base := now.Unix() / 60
+	store.Range(func(h logic.InfoHash, c logic.Counts) bool {
+		dst = h.AppendHex(dst)
+		dst = fmt.Appendf(dst, ":%d:%d\n", base, c.Completed)
+		return true
+	})
+	return dst
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -24,11 +25,11 @@ func newStore(t *testing.T) *swarm.Store {
 
 func TestSaveLoadRoundTrip(t *testing.T) {
 	a := newStore(t)
-	var buf swarm.PeerBuffer
-	h1, h2 := swarm.InfoHash{1}, swarm.InfoHash{2}
+	var buf logic.PeerBuffer
+	h1, h2 := logic.InfoHash{1}, logic.InfoHash{2}
 	p := netip.MustParseAddrPort("10.0.0.1:1")
-	a.Announce(&swarm.Request{InfoHash: h1, Peer: p, Seeder: true, Event: swarm.EventCompleted}, &buf)
-	a.Announce(&swarm.Request{InfoHash: h2, Peer: p}, &buf)
+	a.Announce(&logic.Request{InfoHash: h1, Peer: p, Seeder: true, Event: logic.EventCompleted}, &buf)
+	a.Announce(&logic.Request{InfoHash: h2, Peer: p}, &buf)
 	path := filepath.Join(t.TempDir(), "state")
 	if err := Save(path, a); err != nil {
 		t.Fatal(err)
@@ -59,8 +60,8 @@ func TestBadLinesAreReportedAndSkipped(t *testing.T) {
 		"0303030303030303030303030303030303030303:" + itoa(m) + ":1",
 	}, "\n")
 	s := newStore(t)
-	deny := swarm.InfoHash{3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}
-	n, problems, err := Read(strings.NewReader(src), "st", s, func(h swarm.InfoHash) bool { return h != deny }, 24*time.Hour, now)
+	deny := logic.InfoHash{3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}
+	n, problems, err := Read(strings.NewReader(src), "st", s, func(h logic.InfoHash) bool { return h != deny }, 24*time.Hour, now)
 	if err != nil || n != 1 {
 		t.Fatalf("restored %d, err %v", n, err)
 	}
@@ -95,7 +96,7 @@ func TestLoadGoesOnPastProblems(t *testing.T) {
 	var sb strings.Builder
 	const lines = 1500
 	for i := 0; i < lines; i++ {
-		var h swarm.InfoHash
+		var h logic.InfoHash
 		h[0], h[1], h[2] = byte(i>>8), byte(i), 0x5a
 		sb.WriteString(strings.ToUpper(hex.EncodeToString(h[:])) + ":" + itoa(m) + ":3\n")
 	}

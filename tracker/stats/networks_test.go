@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -13,10 +14,10 @@ func TestNetworksMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf swarm.PeerBuffer
+	var buf logic.PeerBuffer
 	add := func(ip string, port uint16) {
 		p := netip.AddrPortFrom(netip.MustParseAddr(ip), port)
-		if _, err := s.Announce(&swarm.Request{InfoHash: swarm.InfoHash{byte(port)}, Peer: p}, &buf); err != nil {
+		if _, err := s.Announce(&logic.Request{InfoHash: logic.InfoHash{byte(port)}, Peer: p}, &buf); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -25,7 +26,7 @@ func TestNetworksMode(t *testing.T) {
 		add(ip, uint16(i+1))
 	}
 	add("10.0.0.1", 99) // a second peer (port) on the same address counts
-	got, err := Render(nil, "s24s", "", s, new(Counters))
+	got, err := (&Pages{Store: s, Counters: new(logic.Counters)}).Render(nil, "s24s", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func TestNetworksMode(t *testing.T) {
 	add("2001:db8:0:1::1", 1)
 	add("2001:db8:0:1::2", 2)
 	add("2001:db8:0:2::1", 3)
-	got, _ = Render(nil, "s24s", "", s, new(Counters))
+	got, _ = (&Pages{Store: s, Counters: new(logic.Counters)}).Render(nil, "s24s", "")
 	want6 := "IPv6 networks, limit /64:\n00000002: 2001:db8:0:1::\n00000001: 2001:db8:0:2::\n\n" +
 		"IPv6 networks, limit /48:\n00000003: 2001:db8::\n\n"
 	if !strings.HasSuffix(string(got), want6) {
@@ -79,7 +80,7 @@ func TestNetCounterBounded(t *testing.T) {
 
 func TestRenewMode(t *testing.T) {
 	s := testStore(t)
-	got, err := Render(nil, "renew", "", s, new(Counters))
+	got, err := (&Pages{Store: s, Counters: new(logic.Counters)}).Render(nil, "renew", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,16 +89,16 @@ func TestRenewMode(t *testing.T) {
 		t.Fatalf("renew: %q", got)
 	}
 	// The three test peers announce again at once: minute 0.
-	var buf swarm.PeerBuffer
+	var buf logic.PeerBuffer
 	for i := 0; i < 3; i++ {
 		p := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 1)
-		s.Announce(&swarm.Request{InfoHash: swarm.InfoHash{0xAB, 1}, Peer: p}, &buf)
+		s.Announce(&logic.Request{InfoHash: logic.InfoHash{0xAB, 1}, Peer: p}, &buf)
 	}
-	got, _ = Render(nil, "renew", "", s, new(Counters))
+	got, _ = (&Pages{Store: s, Counters: new(logic.Counters)}).Render(nil, "renew", "")
 	if !strings.HasPrefix(string(got), "00 3\n01 0\n") {
 		t.Fatalf("renew after re-announces: %q", got)
 	}
-	got, _ = Render(nil, "everything", "", s, new(Counters))
+	got, _ = (&Pages{Store: s, Counters: new(logic.Counters)}).Render(nil, "everything", "")
 	if !strings.Contains(string(got), "<count interval=\"00\">3</count>") {
 		t.Fatalf("everything lacks the renew histogram: %s", got)
 	}

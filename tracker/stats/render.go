@@ -2,7 +2,6 @@ package stats
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"runtime/metrics"
 	"sort"
@@ -10,14 +9,26 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
+	"github.com/opentracker-go/opentracker/tracker/state"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
 // ErrUnknownMode answers a /stats mode or format this tracker does not have.
-var ErrUnknownMode = errors.New("unknown stats mode")
+// It is the client's mistake: BadRequest says so to the HTTP front end.
+var ErrUnknownMode error = badQuery("unknown stats mode")
 
-// Version is reported by mode=version; the daemon sets it at link time.
-var Version = "dev"
+type badQuery string
+
+func (e badQuery) Error() string  { return string(e) }
+func (badQuery) BadRequest() bool { return true }
+
+// Pages renders the /stats pages of one tracker.
+type Pages struct {
+	Store    *swarm.Store
+	Counters *logic.Counters
+	Version  string // reported by mode=version and mode=everything
+}
 
 // started is when the process began counting; uptime is measured from it.
 var started = time.Now()
@@ -25,7 +36,8 @@ var started = time.Now()
 // Render appends the body of /stats?mode=mode&format=format to dst. The
 // opentracker modes keep the reference's MRTG layout (two values, uptime,
 // a title), so existing graphs keep working; "heap" and "store" are ours.
-func Render(dst []byte, mode, format string, store *swarm.Store, c *Counters) ([]byte, error) {
+func (p *Pages) Render(dst []byte, mode, format string) ([]byte, error) {
+	store, c := p.Store, p.Counters
 	up := time.Since(started)
 	secs := int64(up / time.Second)
 	uptime := fmt.Sprintf("%d seconds (%d hours)", secs, secs/3600)
@@ -79,11 +91,11 @@ func Render(dst []byte, mode, format string, store *swarm.Store, c *Counters) ([
 		}
 		return appendTop(dst, store, n), nil
 	case "statedump":
-		return AppendStateDump(dst, store, time.Now()), nil
+		return state.AppendDump(dst, store, time.Now()), nil
 	case "tpbs":
 		return appendTPBS(dst, store, format)
 	case "version":
-		return fmt.Appendf(dst, "opentracker-go %s\n", Version), nil
+		return fmt.Appendf(dst, "opentracker-go %s\n", p.Version), nil
 	case "heap":
 		return appendHeap(dst), nil
 	case "store":
@@ -95,7 +107,7 @@ func Render(dst []byte, mode, format string, store *swarm.Store, c *Counters) ([
 		return fmt.Appendf(dst, "conn_slots %d\nconn_buffer_bytes %d\nconns_open %d\nconns_evicted %d\nconns_refused %d\n",
 			c.ConnSlots.Load(), c.ConnBufferBytes.Load(), c.ConnsOpen.Load(), c.HTTPEvicted.Load(), c.TCPRejected.Load()), nil
 	case "everything":
-		return appendEverything(dst, store, c, secs), nil
+		return appendEverything(dst, store, c, secs, p.Version), nil
 	case "s24s":
 		return appendNetworks(dst, store), nil
 	case "renew":
@@ -104,31 +116,11 @@ func Render(dst []byte, mode, format string, store *swarm.Store, c *Counters) ([
 	return dst, ErrUnknownMode
 }
 
-// AppendStateDump appends the reference's statedump: one line per torrent,
-// "HEX40:minutes since the epoch:completed".
-func AppendStateDump(dst []byte, store *swarm.Store, now time.Time) []byte {
-	base := now.Unix() / 60
-	store.Range(func(h swarm.InfoHash, c swarm.Counts) bool {
-		dst = appendHexUpper(dst, h)
-		dst = fmt.Appendf(dst, ":%d:%d\n", base, c.Completed)
-		return true
-	})
-	return dst
-}
-
-func appendHexUpper(dst []byte, h swarm.InfoHash) []byte {
-	const digits = "0123456789ABCDEF"
-	for _, b := range h {
-		dst = append(dst, digits[b>>4], digits[b&15])
-	}
-	return dst
-}
-
 func appendTPBS(dst []byte, store *swarm.Store, format string) ([]byte, error) {
 	switch format {
 	case "ben":
 		dst = append(dst, "d5:filesd"...)
-		store.Range(func(h swarm.InfoHash, c swarm.Counts) bool {
+		store.Range(func(h logic.InfoHash, c logic.Counts) bool {
 			dst = append(dst, "20:"...)
 			dst = append(dst, h[:]...)
 			dst = fmt.Appendf(dst, "d8:completei%de10:downloadedi%de10:incompletei%dee", c.Seeders, c.Completed, c.Leechers)
@@ -136,7 +128,7 @@ func appendTPBS(dst []byte, store *swarm.Store, format string) ([]byte, error) {
 		})
 		return append(dst, "ee"...), nil
 	case "bin":
-		store.Range(func(h swarm.InfoHash, c swarm.Counts) bool {
+		store.Range(func(h logic.InfoHash, c logic.Counts) bool {
 			dst = append(dst, h[:]...)
 			dst = append(dst, byte(c.Seeders>>24), byte(c.Seeders>>16), byte(c.Seeders>>8), byte(c.Seeders),
 				byte(c.Leechers>>24), byte(c.Leechers>>16), byte(c.Leechers>>8), byte(c.Leechers))
@@ -144,8 +136,8 @@ func appendTPBS(dst []byte, store *swarm.Store, format string) ([]byte, error) {
 		})
 		return dst, nil
 	case "txt", "txtp":
-		store.Range(func(h swarm.InfoHash, c swarm.Counts) bool {
-			dst = appendHexUpper(dst, h)
+		store.Range(func(h logic.InfoHash, c logic.Counts) bool {
+			dst = h.AppendHex(dst)
 			if format == "txt" {
 				dst = fmt.Appendf(dst, ":%d:%d\n", c.Seeders, c.Leechers)
 			} else {
@@ -160,23 +152,23 @@ func appendTPBS(dst []byte, store *swarm.Store, format string) ([]byte, error) {
 }
 
 type ranked struct {
-	h swarm.InfoHash
-	c swarm.Counts
+	h logic.InfoHash
+	c logic.Counts
 }
 
 func appendTop(dst []byte, store *swarm.Store, n int) []byte {
 	var all []ranked
-	store.Range(func(h swarm.InfoHash, c swarm.Counts) bool {
+	store.Range(func(h logic.InfoHash, c logic.Counts) bool {
 		all = append(all, ranked{h, c})
 		return true
 	})
 	for _, by := range []struct {
 		name string
-		key  func(swarm.Counts) uint32
+		key  func(logic.Counts) uint32
 	}{
-		{"peers", func(c swarm.Counts) uint32 { return c.Seeders + c.Leechers }},
-		{"seeds", func(c swarm.Counts) uint32 { return c.Seeders }},
-		{"leechers", func(c swarm.Counts) uint32 { return c.Leechers }},
+		{"peers", func(c logic.Counts) uint32 { return c.Seeders + c.Leechers }},
+		{"seeds", func(c logic.Counts) uint32 { return c.Seeders }},
+		{"leechers", func(c logic.Counts) uint32 { return c.Leechers }},
 	} {
 		sort.Slice(all, func(i, j int) bool { return by.key(all[i].c) > by.key(all[j].c) })
 		dst = fmt.Appendf(dst, "Top %d torrents by %s:\n", n, by.name)
@@ -209,9 +201,9 @@ func appendHeap(dst []byte) []byte {
 	return dst
 }
 
-func appendEverything(dst []byte, store *swarm.Store, c *Counters, secs int64) []byte {
+func appendEverything(dst []byte, store *swarm.Store, c *logic.Counters, secs int64, version string) []byte {
 	st := store.Stats()
-	dst = fmt.Appendf(dst, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<stats>\n  <version>opentracker-go %s</version>\n  <uptime>%d</uptime>\n", Version, secs)
+	dst = fmt.Appendf(dst, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<stats>\n  <version>opentracker-go %s</version>\n  <uptime>%d</uptime>\n", version, secs)
 	dst = fmt.Appendf(dst, "  <torrents>\n    <count_mutex>%d</count_mutex>\n    <count_iterator>%d</count_iterator>\n  </torrents>\n", st.Torrents, st.Torrents)
 	dst = fmt.Appendf(dst, "  <peers>\n    <count>%d</count>\n  </peers>\n  <seeds>\n    <count>%d</count>\n  </seeds>\n  <completed>\n    <count>%d</count>\n  </completed>\n",
 		st.Peers4+st.Peers6, st.Seeders, st.Completed)

@@ -3,6 +3,8 @@ package swarm
 import (
 	"testing"
 	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // TestExtendStopsAtLargestBlock: a region at a high power of two may not
@@ -45,23 +47,23 @@ func TestHugeSwarmExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.arena = newArena(1 << 22)
-	var buf PeerBuffer
+	var buf logic.PeerBuffer
 	a, x := hashN(1), hashN(2)
-	ann := func(h InfoHash, i int, ev Event) error {
-		_, err := s.Announce(&Request{InfoHash: h, Peer: peer6(i, 1), Event: ev}, &buf)
+	ann := func(h logic.InfoHash, i int, ev logic.Event) error {
+		_, err := s.Announce(&logic.Request{InfoHash: h, Peer: peer6(i, 1), Event: ev}, &buf)
 		return err
 	}
-	ann(a, 0, EventNone)
-	ann(x, 0, EventNone) // right after a's first region
+	ann(a, 0, logic.EventNone)
+	ann(x, 0, logic.EventNone) // right after a's first region
 	n := 1
 	for ; n < 1<<20/5*4; n++ {
-		if err := ann(a, n, EventNone); err != nil {
+		if err := ann(a, n, logic.EventNone); err != nil {
 			t.Fatal(n, err)
 		}
 	}
-	ann(x, 0, EventStopped) // x's block merges back behind a's
+	ann(x, 0, logic.EventStopped) // x's block merges back behind a's
 	for ; n < 1<<22; n++ {
-		if err := ann(a, n, EventNone); err != nil {
+		if err := ann(a, n, logic.EventNone); err != nil {
 			break // the list is at its largest
 		}
 	}

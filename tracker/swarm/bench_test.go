@@ -3,6 +3,8 @@ package swarm
 import (
 	"testing"
 	"unsafe"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // BenchmarkAnnounce re-announces 100k peers spread over 10k torrents: the
@@ -10,8 +12,8 @@ import (
 func BenchmarkAnnounce(b *testing.B) {
 	s, _ := newTestStore(b, 64<<20)
 	const peers, torrents = 100000, 10000
-	var buf PeerBuffer
-	req := Request{NumWant: 50, Families: BothFamilies}
+	var buf logic.PeerBuffer
+	req := logic.Request{NumWant: 50, Families: logic.BothFamilies}
 	for i := 0; i < peers; i++ {
 		req.InfoHash, req.Peer, req.Seeder = hashN(i%torrents), peer4(i, 6881), i%4 == 0
 		if _, err := s.Announce(&req, &buf); err != nil {
@@ -33,9 +35,9 @@ func BenchmarkAnnounce(b *testing.B) {
 func BenchmarkAnnounceParallel(b *testing.B) {
 	s, _ := newTestStore(b, 64<<20)
 	const peers, torrents = 100000, 10000
-	var buf PeerBuffer
+	var buf logic.PeerBuffer
 	for i := 0; i < peers; i++ {
-		req := Request{InfoHash: hashN(i % torrents), Peer: peer4(i, 6881)}
+		req := logic.Request{InfoHash: hashN(i % torrents), Peer: peer4(i, 6881)}
 		if _, err := s.Announce(&req, &buf); err != nil {
 			b.Fatal(err)
 		}
@@ -43,8 +45,8 @@ func BenchmarkAnnounceParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		var buf PeerBuffer
-		req := Request{NumWant: 50, Families: BothFamilies}
+		var buf logic.PeerBuffer
+		req := logic.Request{NumWant: 50, Families: logic.BothFamilies}
 		i := 0
 		for pb.Next() {
 			j := (i * 7919) % peers
@@ -57,9 +59,9 @@ func BenchmarkAnnounceParallel(b *testing.B) {
 
 func BenchmarkScrape(b *testing.B) {
 	s, _ := newTestStore(b, 16<<20)
-	var buf PeerBuffer
+	var buf logic.PeerBuffer
 	for i := 0; i < 10000; i++ {
-		s.Announce(&Request{InfoHash: hashN(i), Peer: peer4(i, 1)}, &buf)
+		s.Announce(&logic.Request{InfoHash: hashN(i), Peer: peer4(i, 1)}, &buf)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -76,8 +78,8 @@ func BenchmarkFill1M(b *testing.B) {
 	const peers, torrents = 1000000, 10000
 	for n := 0; n < b.N; n++ {
 		s, _ := newTestStore(b, 64<<20)
-		var buf PeerBuffer
-		req := Request{}
+		var buf logic.PeerBuffer
+		req := logic.Request{}
 		for i := 0; i < peers; i++ {
 			req.InfoHash, req.Peer = hashN(i%torrents), peer4(i, 6881)
 			if _, err := s.Announce(&req, &buf); err != nil {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // fakeClock is a settable clock for expiry tests.
@@ -31,8 +33,8 @@ func newTestStore(t testing.TB, budget int64) (*Store, *fakeClock) {
 	return s, clk
 }
 
-func hashN(n int) InfoHash {
-	var h InfoHash
+func hashN(n int) logic.InfoHash {
+	var h logic.InfoHash
 	binary.BigEndian.PutUint64(h[:], uint64(n)*0x9E3779B97F4A7C15)
 	binary.BigEndian.PutUint32(h[16:], uint32(n))
 	return h
@@ -49,10 +51,10 @@ func peer6(i int, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom16(b), port)
 }
 
-func announce(t testing.TB, s *Store, h InfoHash, p netip.AddrPort, seeder bool, ev Event, numwant int) Result {
+func announce(t testing.TB, s *Store, h logic.InfoHash, p netip.AddrPort, seeder bool, ev logic.Event, numwant int) logic.Result {
 	t.Helper()
-	var buf PeerBuffer
-	res, err := s.Announce(&Request{InfoHash: h, Peer: p, Seeder: seeder, Event: ev, NumWant: numwant, Families: BothFamilies}, &buf)
+	var buf logic.PeerBuffer
+	res, err := s.Announce(&logic.Request{InfoHash: h, Peer: p, Seeder: seeder, Event: ev, NumWant: numwant, Families: logic.BothFamilies}, &buf)
 	if err != nil {
 		t.Fatalf("announce %v: %v", p, err)
 	}

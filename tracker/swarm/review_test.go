@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // ---------------------------------------------------------------------------
@@ -240,8 +242,8 @@ type rvTorrent struct {
 
 type rvModel struct {
 	s          *Store
-	torrents   map[InfoHash]*rvTorrent
-	shardOf    map[InfoHash]int
+	torrents   map[logic.InfoHash]*rvTorrent
+	shardOf    map[logic.InfoHash]int
 	lastSwept  []uint32 // per shard, the minute of its last sweep
 	refusedT   uint64
 	refusedP   uint64
@@ -252,15 +254,15 @@ type rvModel struct {
 func newRvModel(s *Store) *rvModel {
 	return &rvModel{
 		s:          s,
-		torrents:   map[InfoHash]*rvTorrent{},
-		shardOf:    map[InfoHash]int{},
+		torrents:   map[logic.InfoHash]*rvTorrent{},
+		shardOf:    map[logic.InfoHash]int{},
 		lastSwept:  make([]uint32, len(s.shards)),
 		peerTTL:    s.peerTTL,
 		torrentTTL: s.torrentTTL,
 	}
 }
 
-func (m *rvModel) shard(h InfoHash) int {
+func (m *rvModel) shard(h logic.InfoHash) int {
 	if i, ok := m.shardOf[h]; ok {
 		return i
 	}
@@ -289,8 +291,8 @@ func (m *rvModel) shardFull(i int) bool {
 	return m.shardCount(i) >= min(len(sh.slots), len(sh.index)/2)
 }
 
-func (t *rvTorrent) counts() Counts {
-	var c Counts
+func (t *rvTorrent) counts() logic.Counts {
+	var c logic.Counts
 	for _, p := range t.peers {
 		if p.seeder {
 			c.Seeders++
@@ -338,7 +340,7 @@ func arenaHasBlock(a *arena, k uint8) bool {
 }
 
 // listOf returns the store's list of family f for h, or nil.
-func (m *rvModel) listOf(h InfoHash, f int) *peerList {
+func (m *rvModel) listOf(h logic.InfoHash, f int) *peerList {
 	sh, home := m.s.shardFor(&h)
 	pos, ok := sh.find(&h, home)
 	if !ok {
@@ -348,7 +350,7 @@ func (m *rvModel) listOf(h InfoHash, f int) *peerList {
 }
 
 // announce applies req to both the store and the model and checks the reply.
-func (m *rvModel) announce(req *Request, buf *PeerBuffer, now uint32) error {
+func (m *rvModel) announce(req *logic.Request, buf *logic.PeerBuffer, now uint32) error {
 	key := rvNorm(req.Peer)
 	f := rvFam(key)
 	w := recordWords[f]
@@ -364,10 +366,10 @@ func (m *rvModel) announce(req *Request, buf *PeerBuffer, now uint32) error {
 	res, err := m.s.Announce(req, buf)
 
 	t := m.torrents[req.InfoHash]
-	seeder := req.Seeder || req.Event == EventPaused
+	seeder := req.Seeder || req.Event == logic.EventPaused
 	if t == nil {
-		if req.Event == EventStopped {
-			if err != nil || res.Counts != (Counts{}) || !res.Fresh || res.NewDownload || len(res.Peers4)+len(res.Peers6) != 0 {
+		if req.Event == logic.EventStopped {
+			if err != nil || res.Counts != (logic.Counts{}) || !res.Fresh || res.NewDownload || len(res.Peers4)+len(res.Peers6) != 0 {
 				return fmt.Errorf("stop for unknown torrent: %+v %v", res, err)
 			}
 			return nil
@@ -388,9 +390,9 @@ func (m *rvModel) announce(req *Request, buf *PeerBuffer, now uint32) error {
 	}
 	t.touched = now
 	p := t.peers[key]
-	var want Result
+	var want logic.Result
 	switch {
-	case req.Event == EventStopped:
+	case req.Event == logic.EventStopped:
 		want.Fresh = true
 		delete(t.peers, key)
 		want.Counts = t.counts()
@@ -407,7 +409,7 @@ func (m *rvModel) announce(req *Request, buf *PeerBuffer, now uint32) error {
 		}
 		p.seen = now
 		p.seeder = seeder
-		if req.Event == EventCompleted && seeder && !p.completed {
+		if req.Event == logic.EventCompleted && seeder && !p.completed {
 			p.completed = true
 			t.completed++
 			want.Fresh, want.NewDownload = true, true
@@ -425,7 +427,7 @@ func (m *rvModel) announce(req *Request, buf *PeerBuffer, now uint32) error {
 		}
 		p = &rvPeer{seeder: seeder, seen: now}
 		t.peers[key] = p
-		if req.Event == EventCompleted && seeder {
+		if req.Event == logic.EventCompleted && seeder {
 			p.completed = true
 			t.completed++
 			want.NewDownload = true
@@ -443,7 +445,7 @@ func (m *rvModel) announce(req *Request, buf *PeerBuffer, now uint32) error {
 }
 
 // checkPeers verifies the reply's peer lists against the model.
-func (m *rvModel) checkPeers(req *Request, self netip.AddrPort, seeder bool, t *rvTorrent, res *Result) error {
+func (m *rvModel) checkPeers(req *logic.Request, self netip.AddrPort, seeder bool, t *rvTorrent, res *logic.Result) error {
 	var elig [2]int
 	ok := func(ap netip.AddrPort, p *rvPeer) bool {
 		return ap != self && (!seeder || !p.seeder) && req.Families&(1<<rvFam(ap)) != 0
@@ -453,17 +455,17 @@ func (m *rvModel) checkPeers(req *Request, self netip.AddrPort, seeder bool, t *
 			elig[rvFam(ap)]++
 		}
 	}
-	wantN := min(req.NumWant, MaxPeersPerReply)
+	wantN := min(req.NumWant, logic.MaxPeersPerReply)
 	if wantN < 0 {
 		wantN = 0
 	}
-	if len(res.Peers4)%CompactV4Size != 0 || len(res.Peers6)%CompactV6Size != 0 {
+	if len(res.Peers4)%logic.CompactV4Size != 0 || len(res.Peers6)%logic.CompactV6Size != 0 {
 		return fmt.Errorf("ragged peer strings %d %d", len(res.Peers4), len(res.Peers6))
 	}
 	got := map[netip.AddrPort]bool{}
 	var n [2]int
 	for f, b := range [][]byte{res.Peers4, res.Peers6} {
-		size := []int{CompactV4Size, CompactV6Size}[f]
+		size := []int{logic.CompactV4Size, logic.CompactV6Size}[f]
 		for ; len(b) > 0; b = b[size:] {
 			a, _ := netip.AddrFromSlice(b[:size-2])
 			ap := netip.AddrPortFrom(a, binary.BigEndian.Uint16(b[size-2:]))
@@ -514,7 +516,7 @@ func (m *rvModel) sweep(i int, now uint32) {
 	}
 }
 
-func (m *rvModel) restore(h InfoHash, c uint32, now uint32) error {
+func (m *rvModel) restore(h logic.InfoHash, c uint32, now uint32) error {
 	err := m.s.Restore(h, c)
 	t := m.torrents[h]
 	if t == nil {
@@ -606,7 +608,7 @@ func (m *rvModel) compare() error {
 	}
 	ranged := 0
 	var rerr error
-	s.Range(func(h InfoHash, c Counts) bool {
+	s.Range(func(h logic.InfoHash, c logic.Counts) bool {
 		ranged++
 		if t := m.torrents[h]; t == nil || t.counts() != c {
 			rerr = fmt.Errorf("range %x: %+v", h[:4], c)
@@ -688,21 +690,21 @@ func rvRun(t *testing.T, cfg rvConfig, seed uint64) {
 	}
 	m := newRvModel(s)
 	peers := rvPeers(cfg.peers, rng)
-	hashes := make([]InfoHash, cfg.torrents)
+	hashes := make([]logic.InfoHash, cfg.torrents)
 	for i := range hashes {
 		hashes[i] = hashN(int(seed)*1000 + i)
 	}
-	var buf PeerBuffer
+	var buf logic.PeerBuffer
 	now := func() uint32 { return uint32(clk.Now().Sub(start) / time.Minute) }
 	numwants := []int{-3, 0, 1, 2, 3, 7, 50, 600}
-	events := []Event{EventNone, EventNone, EventStarted, EventCompleted, EventStopped, EventPaused}
-	var fams = []Family{0, V4, V6, BothFamilies, BothFamilies, BothFamilies}
+	events := []logic.Event{logic.EventNone, logic.EventNone, logic.EventStarted, logic.EventCompleted, logic.EventStopped, logic.EventPaused}
+	var fams = []logic.Family{0, logic.V4, logic.V6, logic.BothFamilies, logic.BothFamilies, logic.BothFamilies}
 	for step := 0; step < cfg.steps; step++ {
 		op := rng.IntN(100)
 		var what string
 		switch {
 		case op < 72:
-			req := Request{
+			req := logic.Request{
 				InfoHash: hashes[rng.IntN(len(hashes))],
 				Peer:     peers[rng.IntN(len(peers))],
 				Event:    events[rng.IntN(len(events))],
@@ -826,13 +828,13 @@ func TestReviewModel(t *testing.T) {
 
 // TestReviewModelCanFail shows the checkers catch corruption of each kind.
 func TestReviewModelCanFail(t *testing.T) {
-	setup := func() (*Store, *rvModel, InfoHash) {
+	setup := func() (*Store, *rvModel, logic.InfoHash) {
 		s, _ := newTestStore(t, 64<<10)
 		m := newRvModel(s)
-		var buf PeerBuffer
+		var buf logic.PeerBuffer
 		h := hashN(1)
 		for i := 0; i < 20; i++ {
-			req := Request{InfoHash: h, Peer: peer4(i, 1), Seeder: i%3 == 0, NumWant: 5, Families: BothFamilies}
+			req := logic.Request{InfoHash: h, Peer: peer4(i, 1), Seeder: i%3 == 0, NumWant: 5, Families: logic.BothFamilies}
 			if err := m.announce(&req, &buf, 0); err != nil {
 				t.Fatal(err)
 			}
@@ -845,26 +847,26 @@ func TestReviewModelCanFail(t *testing.T) {
 		}
 		return s, m, h
 	}
-	corruptions := map[string]func(s *Store, m *rvModel, h InfoHash){
-		"shard seeds": func(s *Store, m *rvModel, h InfoHash) { sh, _ := s.shardFor(&h); sh.seeds++ },
-		"list seeds":  func(s *Store, m *rvModel, h InfoHash) { m.listOf(h, fam4).seeds-- },
-		"record order": func(s *Store, m *rvModel, h InfoHash) {
+	corruptions := map[string]func(s *Store, m *rvModel, h logic.InfoHash){
+		"shard seeds": func(s *Store, m *rvModel, h logic.InfoHash) { sh, _ := s.shardFor(&h); sh.seeds++ },
+		"list seeds":  func(s *Store, m *rvModel, h logic.InfoHash) { m.listOf(h, fam4).seeds-- },
+		"record order": func(s *Store, m *rvModel, h logic.InfoHash) {
 			r := m.listOf(h, fam4).records(s.arena, 2)
 			r[0], r[2] = r[2], r[0]
 		},
-		"shard completed": func(s *Store, m *rvModel, h InfoHash) { sh, _ := s.shardFor(&h); sh.completed++ },
-		"region leak":     func(s *Store, m *rvModel, h InfoHash) { s.arena.allocRegion(1) },
-		"meta byte":       func(s *Store, m *rvModel, h InfoHash) { s.arena.meta[m.listOf(h, fam4).off+1] = freeBit | 1 },
-		"model peer":      func(s *Store, m *rvModel, h InfoHash) { delete(m.torrents[h].peers, peer4(3, 1)) },
-		"completed":       func(s *Store, m *rvModel, h InfoHash) { m.torrents[h].completed++ },
-		"index moved": func(s *Store, m *rvModel, h InfoHash) {
+		"shard completed": func(s *Store, m *rvModel, h logic.InfoHash) { sh, _ := s.shardFor(&h); sh.completed++ },
+		"region leak":     func(s *Store, m *rvModel, h logic.InfoHash) { s.arena.allocRegion(1) },
+		"meta byte":       func(s *Store, m *rvModel, h logic.InfoHash) { s.arena.meta[m.listOf(h, fam4).off+1] = freeBit | 1 },
+		"model peer":      func(s *Store, m *rvModel, h logic.InfoHash) { delete(m.torrents[h].peers, peer4(3, 1)) },
+		"completed":       func(s *Store, m *rvModel, h logic.InfoHash) { m.torrents[h].completed++ },
+		"index moved": func(s *Store, m *rvModel, h logic.InfoHash) {
 			sh, home := s.shardFor(&h)
 			p, _ := sh.find(&h, home)
 			q := (p + 1) & (sh.live - 1)
 			sh.index[p], sh.index[q] = sh.index[q], sh.index[p]
 		},
-		"stale seen":    func(s *Store, m *rvModel, h InfoHash) { m.torrents[h].peers[peer4(5, 1)].seen++ },
-		"unshrunk list": func(s *Store, m *rvModel, h InfoHash) { l := m.listOf(h, fam4); l.n = 2; l.seeds = 0 },
+		"stale seen":    func(s *Store, m *rvModel, h logic.InfoHash) { m.torrents[h].peers[peer4(5, 1)].seen++ },
+		"unshrunk list": func(s *Store, m *rvModel, h logic.InfoHash) { l := m.listOf(h, fam4); l.n = 2; l.seeds = 0 },
 	}
 	for name, corrupt := range corruptions {
 		s, m, h := setup()
@@ -893,18 +895,18 @@ func TestReviewConcurrent(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(g), 9))
 			peers := rvPeers(300, rng)
-			var buf PeerBuffer
+			var buf logic.PeerBuffer
 			for i := 0; i < 6000; i++ {
-				req := Request{
+				req := logic.Request{
 					InfoHash: hashN(rng.IntN(150)),
 					Peer:     peers[rng.IntN(len(peers))],
-					Event:    Event(rng.IntN(5)),
+					Event:    logic.Event(rng.IntN(5)),
 					Seeder:   rng.IntN(3) == 0,
 					NumWant:  rng.IntN(80),
-					Families: BothFamilies,
+					Families: logic.BothFamilies,
 				}
 				res, err := s.Announce(&req, &buf)
-				if err != nil && !errors.Is(err, ErrFull) {
+				if err != nil && !errors.Is(err, logic.ErrFull) {
 					t.Error(err)
 					return
 				}
@@ -930,7 +932,7 @@ func TestReviewConcurrent(t *testing.T) {
 			s.Sweep()
 			s.Stats()
 			n := 0
-			s.Range(func(InfoHash, Counts) bool { n++; return n < 50 })
+			s.Range(func(logic.InfoHash, logic.Counts) bool { n++; return n < 50 })
 			_ = s.Restore(hashN(n), uint32(n%3))
 			s.Scrape(hashN(n))
 		}
@@ -962,14 +964,14 @@ func TestReviewSweepDeletesWrappedChains(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var buf PeerBuffer
+		var buf logic.PeerBuffer
 		rng := rand.New(rand.NewPCG(uint64(seed), 1))
-		var keep []InfoHash
-		var hs []InfoHash
+		var keep []logic.InfoHash
+		var hs []logic.InfoHash
 		for i := 0; i < 4; i++ {
 			h := hashN(seed*10 + i)
 			hs = append(hs, h)
-			if _, err := s.Announce(&Request{InfoHash: h, Peer: peer4(i, 1)}, &buf); err != nil {
+			if _, err := s.Announce(&logic.Request{InfoHash: h, Peer: peer4(i, 1)}, &buf); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -978,7 +980,7 @@ func TestReviewSweepDeletesWrappedChains(t *testing.T) {
 		for _, h := range hs { // re-announce some: they survive the sweep
 			if rng.IntN(2) == 0 {
 				keep = append(keep, h)
-				s.Announce(&Request{InfoHash: h, Peer: peer4(9, 1)}, &buf)
+				s.Announce(&logic.Request{InfoHash: h, Peer: peer4(9, 1)}, &buf)
 			}
 		}
 		s.SweepAll()
@@ -1051,11 +1053,11 @@ func TestReviewPickCoversAll(t *testing.T) {
 // fits n+1 records (room for 2048).
 func TestReviewGrowUsesRoomWhenNearlyFull(t *testing.T) {
 	s, _ := newTestStore(t, 64<<10)
-	var buf PeerBuffer
+	var buf logic.PeerBuffer
 	h := hashN(1)
 	n := 0
 	for ; ; n++ {
-		if _, err := s.Announce(&Request{InfoHash: h, Peer: peer4(n, 1)}, &buf); err != nil {
+		if _, err := s.Announce(&logic.Request{InfoHash: h, Peer: peer4(n, 1)}, &buf); err != nil {
 			break
 		}
 	}
@@ -1086,13 +1088,13 @@ func TestReviewSplitWantQuarterPerFamily(t *testing.T) {
 	s, _ := newTestStore(t, 1<<20)
 	h := hashN(2)
 	for i := 0; i < 1000; i++ {
-		announce(t, s, h, peer4(i, 1), false, EventStarted, 0)
+		announce(t, s, h, peer4(i, 1), false, logic.EventStarted, 0)
 	}
 	for i := 0; i < 10; i++ {
-		announce(t, s, h, peer6(i, 1), false, EventStarted, 0)
+		announce(t, s, h, peer6(i, 1), false, logic.EventStarted, 0)
 	}
-	res := announce(t, s, h, peer4(5000, 1), false, EventStarted, 50)
-	if n6 := len(res.Peers6) / CompactV6Size; n6 < 10 {
+	res := announce(t, s, h, peer4(5000, 1), false, logic.EventStarted, 50)
+	if n6 := len(res.Peers6) / logic.CompactV6Size; n6 < 10 {
 		t.Errorf("dual-stack reply of 50 holds %d of the 10 IPv6 peers", n6)
 	}
 }

@@ -13,11 +13,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/internal/secret"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Config sizes and times the store.
@@ -58,7 +58,6 @@ type Store struct {
 	torrentTTL  uint32 // minutes
 	budgetBytes int64
 	sweepShard  atomic.Uint32
-	observe     func(News)
 	refusedT    counter
 	refusedP    counter
 }
@@ -120,7 +119,7 @@ func New(cfg Config) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) shardFor(h *InfoHash) (*shard, uint64) {
+func (s *Store) shardFor(h *logic.InfoHash) (*shard, uint64) {
 	k := hashKey(h, &s.keys)
 	if len(s.shards) == 1 {
 		return &s.shards[0], k
@@ -135,33 +134,8 @@ func (s *Store) Tick() {
 }
 
 // Announce records an announce and writes the reply's peers into buf.
-func (s *Store) Announce(req *Request, buf *PeerBuffer) (Result, error) {
-	res, err := s.announce(req, buf)
-	if err == nil && res.Fresh && s.observe != nil && !req.FromSync {
-		s.observe(News{InfoHash: req.InfoHash, Peer: req.Peer, Event: req.Event,
-			Seeder: req.Seeder || req.Event == EventPaused, NewDownload: res.NewDownload})
-	}
-	return res, err
-}
-
-// News is an announce worth telling other trackers about (Result.Fresh).
-// It is passed by value, with nothing pointing into the caller's buffers.
-type News struct {
-	InfoHash    InfoHash
-	Peer        netip.AddrPort
-	Event       Event
-	Seeder      bool
-	NewDownload bool
-}
-
-// Observe makes fn see every announce whose Result is Fresh, after the
-// store has applied it and released its locks (live sync broadcasts them).
-// Announces marked FromSync are not shown, so synced peers are never sent
-// on. Call it before the store serves announces.
-func (s *Store) Observe(fn func(News)) { s.observe = fn }
-
-func (s *Store) announce(req *Request, buf *PeerBuffer) (Result, error) {
-	var res Result
+func (s *Store) Announce(req *logic.Request, buf *logic.PeerBuffer) (logic.Result, error) {
+	var res logic.Result
 	key, ok := makeKey(req.Peer)
 	if !ok {
 		return res, errNoAddress
@@ -173,7 +147,7 @@ func (s *Store) announce(req *Request, buf *PeerBuffer) (Result, error) {
 
 	pos, found := sh.find(&req.InfoHash, home)
 	if !found {
-		if req.Event == EventStopped {
+		if req.Event == logic.EventStopped {
 			res.Fresh = true
 			return res, nil
 		}
@@ -191,9 +165,9 @@ func (s *Store) announce(req *Request, buf *PeerBuffer) (Result, error) {
 	recs := l.records(s.arena, w)
 	i, known := search(recs, &key, w)
 
-	seeder := req.Seeder || req.Event == EventPaused
+	seeder := req.Seeder || req.Event == logic.EventPaused
 	switch {
-	case req.Event == EventStopped:
+	case req.Event == logic.EventStopped:
 		res.Fresh = true
 		if known {
 			if recs[i*w+w-1]&flagSeeder != 0 {
@@ -227,7 +201,7 @@ func (s *Store) announce(req *Request, buf *PeerBuffer) (Result, error) {
 				sh.seeds--
 			}
 		}
-		if req.Event == EventCompleted && seeder && old&flagCompleted == 0 {
+		if req.Event == logic.EventCompleted && seeder && old&flagCompleted == 0 {
 			next |= flagCompleted
 			t.completed++
 			sh.completed++
@@ -239,7 +213,7 @@ func (s *Store) announce(req *Request, buf *PeerBuffer) (Result, error) {
 		if seeder {
 			state |= flagSeeder
 		}
-		if req.Event == EventCompleted && seeder {
+		if req.Event == logic.EventCompleted && seeder {
 			state |= flagCompleted
 		}
 		if !l.insert(s.arena, w, i, &key, state) {
@@ -266,10 +240,10 @@ func (s *Store) announce(req *Request, buf *PeerBuffer) (Result, error) {
 
 // selectPeers fills res.Peers4/Peers6 for the requester at index self of
 // family fam.
-func (s *Store) selectPeers(res *Result, req *Request, t *torrent, fam, self int, seeder bool, buf *PeerBuffer) {
+func (s *Store) selectPeers(res *logic.Result, req *logic.Request, t *torrent, fam, self int, seeder bool, buf *logic.PeerBuffer) {
 	want := req.NumWant
-	if want > MaxPeersPerReply {
-		want = MaxPeersPerReply
+	if want > logic.MaxPeersPerReply {
+		want = logic.MaxPeersPerReply
 	}
 	if want <= 0 {
 		return
@@ -288,10 +262,10 @@ func (s *Store) selectPeers(res *Result, req *Request, t *torrent, fam, self int
 		return -1
 	}
 	if q4 > 0 {
-		res.Peers4 = pick(buf.v4[:0], t.lists[fam4].records(s.arena, 2), 2, q4, selfIn(fam4), seeder)
+		res.Peers4 = pick(buf.Space4(), t.lists[fam4].records(s.arena, 2), 2, q4, selfIn(fam4), seeder)
 	}
 	if q6 > 0 {
-		res.Peers6 = pick(buf.v6[:0], t.lists[fam6].records(s.arena, 5), 5, q6, selfIn(fam6), seeder)
+		res.Peers6 = pick(buf.Space6(), t.lists[fam6].records(s.arena, 5), 5, q6, selfIn(fam6), seeder)
 	}
 }
 
@@ -299,10 +273,10 @@ func (s *Store) selectPeers(res *Result, req *Request, t *torrent, fam, self int
 // in the reference (OT_CLIENT_SYNC_RENEW_BOUNDARY).
 const syncRenewMinutes = 10
 
-func (t *torrent) counts() Counts {
+func (t *torrent) counts() logic.Counts {
 	n := t.lists[0].n + t.lists[1].n
 	seeds := t.lists[0].seeds + t.lists[1].seeds
-	return Counts{Seeders: seeds, Leechers: n - seeds, Completed: t.completed}
+	return logic.Counts{Seeders: seeds, Leechers: n - seeds, Completed: t.completed}
 }
 
 // removeIfEmpty deletes a torrent that has neither peers nor a completed
@@ -314,20 +288,20 @@ func (s *Store) removeIfEmpty(sh *shard, pos uint32, t *torrent) {
 }
 
 // Scrape returns a torrent's counts; false if the torrent is unknown.
-func (s *Store) Scrape(h InfoHash) (Counts, bool) {
+func (s *Store) Scrape(h logic.InfoHash) (logic.Counts, bool) {
 	sh, home := s.shardFor(&h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	pos, found := sh.find(&h, home)
 	if !found {
-		return Counts{}, false
+		return logic.Counts{}, false
 	}
 	return sh.slots[sh.index[pos]-1].counts(), true
 }
 
 // Range calls fn for every torrent until it returns false. fn runs with a
 // shard locked: it must be quick and must not call the store.
-func (s *Store) Range(fn func(InfoHash, Counts) bool) {
+func (s *Store) Range(fn func(logic.InfoHash, logic.Counts) bool) {
 	s.eachTorrent(func(t *torrent) bool { return fn(t.hash, t.counts()) })
 }
 
@@ -377,7 +351,7 @@ func (s *Store) Stats() Stats {
 // Restore recreates a torrent from a state dump: no peers, and its completed
 // count (the larger of the stored and the dumped one, so that loading a dump
 // twice does not double it). The torrent then expires like any other.
-func (s *Store) Restore(h InfoHash, completed uint32) error {
+func (s *Store) Restore(h logic.InfoHash, completed uint32) error {
 	sh, home := s.shardFor(&h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -395,4 +369,16 @@ func (s *Store) Restore(h InfoHash, completed uint32) error {
 		t.completed = completed
 	}
 	return nil
+}
+
+// Torrents is how many torrents the store holds.
+func (s *Store) Torrents() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += int(sh.count)
+		sh.mu.Unlock()
+	}
+	return n
 }

@@ -8,16 +8,18 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 func TestPeersSeeEachOtherButNotThemselves(t *testing.T) {
 	s, _ := newTestStore(t, 1<<20)
 	h := hashN(1)
 	a, b, c := peer4(1, 6881), peer4(2, 6881), peer4(1, 6882) // c: same ip as a, other port
-	announce(t, s, h, a, false, EventStarted, 50)
-	announce(t, s, h, b, false, EventStarted, 50)
-	res := announce(t, s, h, c, false, EventStarted, 50)
-	got := decodePeers(res.Peers4, CompactV4Size)
+	announce(t, s, h, a, false, logic.EventStarted, 50)
+	announce(t, s, h, b, false, logic.EventStarted, 50)
+	res := announce(t, s, h, c, false, logic.EventStarted, 50)
+	got := decodePeers(res.Peers4, logic.CompactV4Size)
 	if len(got) != 2 || !contains(got, a) || !contains(got, b) || contains(got, c) {
 		t.Fatalf("c got %v, want a and b only", got)
 	}
@@ -25,7 +27,7 @@ func TestPeersSeeEachOtherButNotThemselves(t *testing.T) {
 		t.Fatalf("counts %+v", res.Counts)
 	}
 	// a re-announce does not add a peer
-	res = announce(t, s, h, a, false, EventNone, 50)
+	res = announce(t, s, h, a, false, logic.EventNone, 50)
 	if res.Leechers != 3 || len(decodePeers(res.Peers4, 6)) != 2 {
 		t.Fatalf("re-announce: %+v %v", res.Counts, decodePeers(res.Peers4, 6))
 	}
@@ -46,12 +48,12 @@ func TestSeederGetsOnlyLeechers(t *testing.T) {
 	seeds := []netip.AddrPort{peer4(1, 1), peer4(2, 1), peer4(3, 1)}
 	leech := []netip.AddrPort{peer4(4, 1), peer6(5, 1)}
 	for _, p := range seeds {
-		announce(t, s, h, p, true, EventStarted, 50)
+		announce(t, s, h, p, true, logic.EventStarted, 50)
 	}
 	for _, p := range leech {
-		announce(t, s, h, p, false, EventStarted, 50)
+		announce(t, s, h, p, false, logic.EventStarted, 50)
 	}
-	res := announce(t, s, h, seeds[0], true, EventNone, 50)
+	res := announce(t, s, h, seeds[0], true, logic.EventNone, 50)
 	got := append(decodePeers(res.Peers4, 6), decodePeers(res.Peers6, 18)...)
 	if len(got) != 2 || !contains(got, leech[0]) || !contains(got, leech[1]) {
 		t.Fatalf("seeder got %v, want the two leechers", got)
@@ -60,7 +62,7 @@ func TestSeederGetsOnlyLeechers(t *testing.T) {
 		t.Fatalf("counts %+v", res.Counts)
 	}
 	// a leecher gets everyone else, both families
-	res = announce(t, s, h, leech[0], false, EventNone, 50)
+	res = announce(t, s, h, leech[0], false, logic.EventNone, 50)
 	if n := len(res.Peers4)/6 + len(res.Peers6)/18; n != 4 {
 		t.Fatalf("leecher got %d peers, want 4", n)
 	}
@@ -70,32 +72,32 @@ func TestStoppedAndCompleted(t *testing.T) {
 	s, _ := newTestStore(t, 1<<20)
 	h := hashN(3)
 	a, b := peer4(1, 1), peer4(2, 1)
-	announce(t, s, h, a, false, EventStarted, 50)
-	announce(t, s, h, b, false, EventStarted, 50)
-	res := announce(t, s, h, a, true, EventCompleted, 50)
+	announce(t, s, h, a, false, logic.EventStarted, 50)
+	announce(t, s, h, b, false, logic.EventStarted, 50)
+	res := announce(t, s, h, a, true, logic.EventCompleted, 50)
 	if res.Completed != 1 || res.Seeders != 1 || res.Leechers != 1 {
 		t.Fatalf("after completed: %+v", res.Counts)
 	}
-	res = announce(t, s, h, a, true, EventCompleted, 50) // repeated: not counted again
+	res = announce(t, s, h, a, true, logic.EventCompleted, 50) // repeated: not counted again
 	if res.Completed != 1 {
 		t.Fatalf("completed counted twice: %+v", res.Counts)
 	}
-	res = announce(t, s, h, b, false, EventCompleted, 50) // completed while leeching: ignored
+	res = announce(t, s, h, b, false, logic.EventCompleted, 50) // completed while leeching: ignored
 	if res.Completed != 1 {
 		t.Fatalf("completed without left=0 counted: %+v", res.Counts)
 	}
-	res = announce(t, s, h, a, true, EventStopped, 50)
+	res = announce(t, s, h, a, true, logic.EventStopped, 50)
 	if res.Seeders != 0 || res.Leechers != 1 || len(res.Peers4) != 0 {
 		t.Fatalf("after stop: %+v peers %d", res.Counts, len(res.Peers4))
 	}
 	// stopping an unknown peer or torrent is harmless
-	announce(t, s, h, peer4(9, 9), false, EventStopped, 50)
-	announce(t, s, hashN(99), peer4(9, 9), false, EventStopped, 50)
+	announce(t, s, h, peer4(9, 9), false, logic.EventStopped, 50)
+	announce(t, s, hashN(99), peer4(9, 9), false, logic.EventStopped, 50)
 	if _, ok := s.Scrape(hashN(99)); ok {
 		t.Fatal("a stop created a torrent")
 	}
 	c, ok := s.Scrape(h)
-	if !ok || c != (Counts{Seeders: 0, Leechers: 1, Completed: 1}) {
+	if !ok || c != (logic.Counts{Seeders: 0, Leechers: 1, Completed: 1}) {
 		t.Fatalf("scrape %+v %v", c, ok)
 	}
 	st := s.Stats()
@@ -107,8 +109,8 @@ func TestStoppedAndCompleted(t *testing.T) {
 func TestTorrentWithoutPeersOrDownloadsIsDeletedOnStop(t *testing.T) {
 	s, _ := newTestStore(t, 1<<20)
 	h := hashN(4)
-	announce(t, s, h, peer4(1, 1), false, EventStarted, 0)
-	announce(t, s, h, peer4(1, 1), false, EventStopped, 0)
+	announce(t, s, h, peer4(1, 1), false, logic.EventStarted, 0)
+	announce(t, s, h, peer4(1, 1), false, logic.EventStopped, 0)
 	if _, ok := s.Scrape(h); ok {
 		t.Fatal("empty torrent kept")
 	}
@@ -120,12 +122,12 @@ func TestTorrentWithoutPeersOrDownloadsIsDeletedOnStop(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	s, clk := newTestStore(t, 1<<20)
 	done, idle := hashN(5), hashN(6)
-	announce(t, s, done, peer4(1, 1), true, EventCompleted, 0)
-	announce(t, s, idle, peer4(2, 1), false, EventStarted, 0)
+	announce(t, s, done, peer4(1, 1), true, logic.EventCompleted, 0)
+	announce(t, s, idle, peer4(2, 1), false, logic.EventStarted, 0)
 	clk.Advance(30 * time.Minute)
 	s.Tick()
-	announce(t, s, idle, peer4(3, 1), false, EventStarted, 0) // fresh peer
-	clk.Advance(20 * time.Minute)                             // first peers now 50 min old
+	announce(t, s, idle, peer4(3, 1), false, logic.EventStarted, 0) // fresh peer
+	clk.Advance(20 * time.Minute)                                   // first peers now 50 min old
 	s.Tick()
 	s.SweepAll()
 	if c, _ := s.Scrape(idle); c.Leechers != 1 {
@@ -159,12 +161,12 @@ func TestNumwantSpreadsAndBounds(t *testing.T) {
 	s, _ := newTestStore(t, 4<<20)
 	h := hashN(7)
 	for i := 0; i < 1000; i++ {
-		announce(t, s, h, peer4(i, 1), false, EventStarted, 0)
+		announce(t, s, h, peer4(i, 1), false, logic.EventStarted, 0)
 	}
 	self := peer4(500, 1)
 	seen := map[netip.AddrPort]bool{}
 	for round := 0; round < 20; round++ {
-		res := announce(t, s, h, self, false, EventNone, 50)
+		res := announce(t, s, h, self, false, logic.EventNone, 50)
 		got := decodePeers(res.Peers4, 6)
 		if len(got) != 50 {
 			t.Fatalf("got %d peers, want 50", len(got))
@@ -184,7 +186,7 @@ func TestNumwantSpreadsAndBounds(t *testing.T) {
 	if len(seen) < 300 {
 		t.Fatalf("20 replies covered only %d distinct peers of 999", len(seen))
 	}
-	if res := announce(t, s, h, self, false, EventNone, 10000); len(res.Peers4)/6 != MaxPeersPerReply {
+	if res := announce(t, s, h, self, false, logic.EventNone, 10000); len(res.Peers4)/6 != logic.MaxPeersPerReply {
 		t.Fatalf("numwant above the cap gave %d peers", len(res.Peers4)/6)
 	}
 }
@@ -196,8 +198,8 @@ func TestBudgetFullRefusesWithoutGrowth(t *testing.T) {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 
-	var buf PeerBuffer
-	req := Request{NumWant: 50, Families: BothFamilies}
+	var buf logic.PeerBuffer
+	req := logic.Request{NumWant: 50, Families: logic.BothFamilies}
 	stored, refused := 0, 0
 	var firstErr error
 	for i := 0; i < 100000 && refused < 100; i++ {
@@ -212,7 +214,7 @@ func TestBudgetFullRefusesWithoutGrowth(t *testing.T) {
 		}
 		stored++
 	}
-	if !errors.Is(firstErr, ErrFull) || firstErr.Error() != "tracker is full: no room for another peer" {
+	if !errors.Is(firstErr, logic.ErrFull) || firstErr.Error() != "tracker is full: no room for another peer" {
 		t.Fatalf("refusal error %v", firstErr)
 	}
 	st := s.Stats()
@@ -230,7 +232,7 @@ func TestBudgetFullRefusesWithoutGrowth(t *testing.T) {
 	if _, err := s.Announce(&req, &buf); err != nil {
 		t.Fatalf("known peer refused: %v", err)
 	}
-	req.Event = EventStopped
+	req.Event = logic.EventStopped
 	if _, err := s.Announce(&req, &buf); err != nil {
 		t.Fatal(err)
 	}
@@ -247,18 +249,18 @@ func TestTorrentTableFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf PeerBuffer
+	var buf logic.PeerBuffer
 	var refused error
 	n := 0
 	for i := 0; i < 1000; i++ {
-		_, err := s.Announce(&Request{InfoHash: hashN(i), Peer: peer4(1, 1)}, &buf)
+		_, err := s.Announce(&logic.Request{InfoHash: hashN(i), Peer: peer4(1, 1)}, &buf)
 		if err != nil {
 			refused = err
 			break
 		}
 		n++
 	}
-	if !errors.Is(refused, ErrFull) || refused.Error() != "tracker is full: no room for another torrent" {
+	if !errors.Is(refused, logic.ErrFull) || refused.Error() != "tracker is full: no room for another torrent" {
 		t.Fatalf("after %d torrents: %v", n, refused)
 	}
 	if n < 50 || n > 100 {
@@ -272,10 +274,10 @@ func TestIndexStaysConsistentUnderChurn(t *testing.T) {
 	for step := 0; step < 20000; step++ {
 		i := (step * 7919) % 600
 		if live[i] {
-			announce(t, s, hashN(i), peer4(i, 1), false, EventStopped, 0)
+			announce(t, s, hashN(i), peer4(i, 1), false, logic.EventStopped, 0)
 			delete(live, i)
 		} else {
-			announce(t, s, hashN(i), peer4(i, 1), false, EventStarted, 0)
+			announce(t, s, hashN(i), peer4(i, 1), false, logic.EventStarted, 0)
 			live[i] = true
 		}
 	}
@@ -286,7 +288,7 @@ func TestIndexStaysConsistentUnderChurn(t *testing.T) {
 		}
 	}
 	n := 0
-	s.Range(func(InfoHash, Counts) bool { n++; return true })
+	s.Range(func(logic.InfoHash, logic.Counts) bool { n++; return true })
 	if n != len(live) || s.Stats().Torrents != len(live) {
 		t.Fatalf("range saw %d, stats %d, want %d", n, s.Stats().Torrents, len(live))
 	}
@@ -299,11 +301,11 @@ func TestConcurrentAnnounces(t *testing.T) {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			var buf PeerBuffer
+			var buf logic.PeerBuffer
 			for i := 0; i < 3000; i++ {
-				req := Request{InfoHash: hashN(i % 97), Peer: peer4(g*10000+i%500, 1), NumWant: 20, Families: BothFamilies, Seeder: i%3 == 0}
+				req := logic.Request{InfoHash: hashN(i % 97), Peer: peer4(g*10000+i%500, 1), NumWant: 20, Families: logic.BothFamilies, Seeder: i%3 == 0}
 				if i%50 == 49 {
-					req.Event = EventStopped
+					req.Event = logic.EventStopped
 				}
 				if _, err := s.Announce(&req, &buf); err != nil {
 					t.Error(err)
@@ -319,7 +321,7 @@ func TestConcurrentAnnounces(t *testing.T) {
 	wg.Wait()
 	st := s.Stats()
 	sum := 0
-	s.Range(func(_ InfoHash, c Counts) bool { sum += int(c.Seeders + c.Leechers); return true })
+	s.Range(func(_ logic.InfoHash, c logic.Counts) bool { sum += int(c.Seeders + c.Leechers); return true })
 	if sum != st.Peers4 {
 		t.Fatalf("per-torrent counts add to %d, stats say %d", sum, st.Peers4)
 	}
@@ -327,15 +329,13 @@ func TestConcurrentAnnounces(t *testing.T) {
 
 func TestAnnounceAndScrapeAllocateNothing(t *testing.T) {
 	s, _ := newTestStore(t, 4<<20)
-	var news int
-	s.Observe(func(News) { news++ }) // an observer must not make announces allocate
 	for i := 0; i < 200; i++ {
-		announce(t, s, hashN(i%10), peer4(i, 1), i%2 == 0, EventStarted, 0)
+		announce(t, s, hashN(i%10), peer4(i, 1), i%2 == 0, logic.EventStarted, 0)
 	}
-	var buf PeerBuffer
+	var buf logic.PeerBuffer
 	i := 0
 	allocs := testing.AllocsPerRun(1000, func() {
-		req := Request{InfoHash: hashN(i % 10), Peer: peer4(i%300, 1), NumWant: 50, Families: BothFamilies}
+		req := logic.Request{InfoHash: hashN(i % 10), Peer: peer4(i%300, 1), NumWant: 50, Families: logic.BothFamilies}
 		if _, err := s.Announce(&req, &buf); err != nil {
 			t.Fatal(err)
 		}
@@ -356,41 +356,19 @@ func TestNewDownloadIsReportedOnce(t *testing.T) {
 	var got []bool
 	for _, r := range []struct {
 		seeder bool
-		ev     Event
-	}{{false, EventStarted}, {false, EventCompleted}, {true, EventCompleted}, {true, EventCompleted}, {true, EventNone}} {
+		ev     logic.Event
+	}{{false, logic.EventStarted}, {false, logic.EventCompleted}, {true, logic.EventCompleted}, {true, logic.EventCompleted}, {true, logic.EventNone}} {
 		got = append(got, announce(t, s, h, p, r.seeder, r.ev, 0).NewDownload)
 	}
 	if want := []bool{false, false, true, false, false}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("NewDownload %v, want %v", got, want)
 	}
 	// a new peer arriving completed counts too
-	if !announce(t, s, h, peer4(2, 1), true, EventCompleted, 0).NewDownload {
+	if !announce(t, s, h, peer4(2, 1), true, logic.EventCompleted, 0).NewDownload {
 		t.Fatal("new completed seeder not counted")
 	}
 	// a refusal's message is built once
 	if n := testing.AllocsPerRun(100, func() { _ = errPeersFull.Error() }); n != 0 {
 		t.Fatalf("FullError.Error allocates %v", n)
-	}
-}
-
-func TestObserverSeesFreshAnnouncesButNotSyncedOnes(t *testing.T) {
-	s, clk := newTestStore(t, 1<<20)
-	var seen []string
-	s.Observe(func(n News) {
-		seen = append(seen, fmt.Sprintf("%v/%d/%v", n.Peer, n.Event, n.NewDownload))
-	})
-	h, a, b := hashN(9), peer4(1, 1), peer4(2, 2)
-	announce(t, s, h, a, false, EventStarted, 0)  // new: seen
-	announce(t, s, h, a, false, EventNone, 0)     // re-announce at once: not news
-	announce(t, s, h, a, true, EventCompleted, 0) // completed: seen
-	var buf PeerBuffer
-	s.Announce(&Request{InfoHash: h, Peer: b, FromSync: true}, &buf) // synced: not seen
-	clk.Advance(11 * time.Minute)
-	s.Tick()
-	announce(t, s, h, b, false, EventNone, 0)    // 11 minutes later: seen again
-	announce(t, s, h, a, false, EventStopped, 0) // stopped: seen
-	want := []string{"10.0.0.1:1/2/false", "10.0.0.1:1/1/true", "10.0.0.2:2/0/false", "10.0.0.1:1/3/false"}
-	if fmt.Sprint(seen) != fmt.Sprint(want) {
-		t.Fatalf("observer saw %v, want %v", seen, want)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"sync"
+
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // A shard owns a slice of the torrent table: an open-addressing index of
@@ -15,7 +17,7 @@ import (
 // start: hashing spreads entries over every page of whatever it uses.
 
 type torrent struct {
-	hash      InfoHash
+	hash      logic.InfoHash
 	lists     [2]peerList
 	completed uint32
 	touched   uint32 // minute of the last announce
@@ -44,7 +46,7 @@ const minIndex = 16
 
 // hashKey is a keyed hash over all 20 bytes of the info_hash, so that
 // clients choosing info_hashes cannot pile them into one probe chain.
-func hashKey(h *InfoHash, k *[4]uint64) uint64 {
+func hashKey(h *logic.InfoHash, k *[4]uint64) uint64 {
 	a := binary.LittleEndian.Uint64(h[0:8]) ^ k[0]
 	b := binary.LittleEndian.Uint64(h[8:16]) ^ k[1]
 	c := uint64(binary.LittleEndian.Uint32(h[16:20])) ^ k[2]
@@ -55,7 +57,7 @@ func hashKey(h *InfoHash, k *[4]uint64) uint64 {
 }
 
 // find returns the index position of h, or the empty position to insert it.
-func (s *shard) find(h *InfoHash, home uint64) (pos uint32, found bool) {
+func (s *shard) find(h *logic.InfoHash, home uint64) (pos uint32, found bool) {
 	mask := s.live - 1
 	pos = uint32(home) & mask
 	for {
@@ -73,7 +75,7 @@ func (s *shard) find(h *InfoHash, home uint64) (pos uint32, found bool) {
 // add stores a new torrent, not in the index, at position pos (from find),
 // if a slot is free and the index stays at most half full. It returns the
 // torrent's index position, which moves if the index had to grow.
-func (s *shard) add(pos uint32, h *InfoHash, home uint64, now uint32, keys *[4]uint64) (uint32, bool) {
+func (s *shard) add(pos uint32, h *logic.InfoHash, home uint64, now uint32, keys *[4]uint64) (uint32, bool) {
 	if (s.count+1)*2 > s.live {
 		if s.live == uint32(len(s.index)) {
 			return 0, false

@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
-func whitelist(t testing.TB, hs ...swarm.InfoHash) *access.List {
+func whitelist(t testing.TB, hs ...logic.InfoHash) *access.List {
 	t.Helper()
 	var text string
 	for _, h := range hs {
@@ -36,7 +36,7 @@ func TestHandleNotAuthorized(t *testing.T) {
 	w := newWorker(s)
 	src := netip.MustParseAddrPort("127.0.0.1:5000")
 	id := connectID(t, w, src)
-	if msg := decodeError(t, w.handle(announcePkt(id, 4, annArgs{hash: refused, left: 1, port: 1}), src), 4); msg != msgNotAuthorized {
+	if msg := decodeError(t, w.handle(announcePkt(id, 4, annArgs{hash: refused, left: 1, port: 1}), src), 4); msg != logic.ErrNotAuthorized.Error() {
 		t.Fatalf("refused: %q", msg)
 	}
 	if c.NotAuthorized.Load() != 1 || c.UDPErrors.Load() != 1 {

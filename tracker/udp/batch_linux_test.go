@@ -5,22 +5,7 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
 )
-
-// struct mmsghdr is 64 bytes on 64-bit Linux and 32 on 32-bit (mipsle, arm).
-func TestMmsghdrLayout(t *testing.T) {
-	want := uintptr(64)
-	if unsafe.Sizeof(uintptr(0)) == 4 {
-		want = 32
-	}
-	if got := unsafe.Sizeof(mmsghdr{}); got != want {
-		t.Fatalf("sizeof(mmsghdr) = %d, want %d", got, want)
-	}
-	if off := unsafe.Offsetof(mmsghdr{}.n); off != unsafe.Sizeof(mmsghdr{}.hdr) {
-		t.Fatalf("msg_len at %d", off)
-	}
-}
 
 // Many clients with several requests in flight fill whole batches: every
 // request is answered, each reply goes to its own sender (the batch keeps

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // benchWorker is a handler over a swarm of 200 v4 leechers and 200 v4 seeders.
@@ -60,7 +60,7 @@ func BenchmarkConnect(b *testing.B) {
 
 func BenchmarkScrape10(b *testing.B) {
 	w, src, id := benchWorker(b)
-	hs := make([]swarm.InfoHash, 10)
+	hs := make([]logic.InfoHash, 10)
 	for i := range hs {
 		hs[i] = hashOf("bench")
 	}

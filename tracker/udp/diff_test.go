@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/internal/reftest"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // twin is one client address talking to both trackers: the reference
@@ -34,7 +34,7 @@ type twin struct{ ref, our *client }
 //     hash (padded with buffer garbage); we answer 74 and ignore the partial.
 func TestDifferential(t *testing.T) {
 	h1, h2, refused := hashOf("differential-one"), hashOf("differential-two"), hashOf("not whitelisted")
-	ref := reftest.Start(t, []swarm.InfoHash{h1, h2})
+	ref := reftest.Start(t, []logic.InfoHash{h1, h2})
 	s, _ := newTestServer(t, Config{Workers: 1}, whitelist(t, h1, h2))
 	our, err := s.Listen("127.0.0.1:0")
 	if err != nil {
@@ -177,7 +177,7 @@ func TestDifferential(t *testing.T) {
 	if !bytes.Equal(r, []byte{0, 0, 0, 1, 0x22, 0x22, 0x22, 0x22}) {
 		t.Errorf("reference's refusal changed: %x", r)
 	}
-	if msg := decodeError(t, o, 0x22222222); msg != msgNotAuthorized {
+	if msg := decodeError(t, o, 0x22222222); msg != logic.ErrNotAuthorized.Error() {
 		t.Errorf("our refusal: %q", msg)
 	}
 
@@ -188,7 +188,7 @@ func TestDifferential(t *testing.T) {
 	}
 
 	// Difference 6: scrape limits.
-	many := make([]swarm.InfoHash, 80)
+	many := make([]logic.InfoHash, 80)
 	if rs, os := A.ref.scrape(ids[A][0], many...), A.our.scrape(ids[A][1], many...); len(rs) != 75 || len(os) != 74 {
 		t.Errorf("80-hash scrape: ref %d entries (want 75), ours %d (want 74)", len(rs), len(os))
 	}

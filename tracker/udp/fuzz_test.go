@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // FuzzPacket feeds arbitrary datagrams to the handler. mode bit 0 replaces
@@ -75,9 +75,9 @@ func FuzzPacket(f *testing.F) {
 				t.Fatalf("scrape reply %d bytes for %d-byte request", len(reply), len(pkt))
 			}
 		case actionAnnounce:
-			stride, most := swarm.CompactV4Size, s.maxWant4
+			stride, most := logic.CompactV4Size, s.maxWant4
 			if src.Addr().Is6() {
-				stride, most = swarm.CompactV6Size, s.maxWant6
+				stride, most = logic.CompactV6Size, s.maxWant6
 			}
 			if n := len(reply) - 20; n < 0 || n%stride != 0 || n/stride > most {
 				t.Fatalf("announce reply %d bytes", len(reply))

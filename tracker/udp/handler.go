@@ -3,19 +3,17 @@ package udp
 import (
 	"encoding/binary"
 	"errors"
-	"math/rand/v2"
 	"net/netip"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Error texts sent to clients.
 const (
 	// msgMismatch is byte for byte opentracker's, misspelling and NUL
 	// included: it is what clients and their users already know.
-	msgMismatch      = "Connection ID missmatch.\x00"
-	msgNotAuthorized = "Requested download is not authorized for use with this tracker."
-	msgInternal      = "internal tracker error"
+	msgMismatch = "Connection ID missmatch.\x00"
+	msgInternal = "internal tracker error"
 )
 
 // maxURLData bounds the BEP 41 URL data kept from one announce: more than
@@ -24,7 +22,7 @@ const maxURLData = 512
 
 // outLen fits the largest reply: an announce with the most peers a cap
 // allows, MaxPeersPerReply v4 ones (v6 caps are a third of that, as long).
-const outLen = announceReplyLen + swarm.MaxPeersPerReply*swarm.CompactV4Size
+const outLen = announceReplyLen + logic.MaxPeersPerReply*logic.CompactV4Size
 
 // worker is one receive loop's private state. Everything a packet needs is
 // here, so handling it allocates nothing and takes no lock of its own.
@@ -33,15 +31,10 @@ type worker struct {
 	// out receives the reply: outLen bytes owned by the loop, which may
 	// point it at a different buffer before each packet (batched sends).
 	out   []byte
-	req   swarm.Request
+	req   logic.Request
 	ann   announceReq
 	url   [maxURLData]byte
-	peers swarm.PeerBuffer
-
-	// The store's full errors are a few fixed values; their text is cached
-	// so that refusing a packet does not allocate either.
-	fullErr error
-	fullMsg string
+	peers logic.PeerBuffer
 }
 
 func newWorker(s *Server) *worker { return &worker{s: s, out: make([]byte, outLen)} }
@@ -112,47 +105,39 @@ func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
 		c.UDPMalformed.Add(1)
 		return nil
 	}
-	h := swarm.InfoHash(a.infoHash)
-	if !s.allowed(h) {
-		c.NotAuthorized.Add(1)
-		return w.errorReply(tid, msgNotAuthorized)
-	}
 	// BEP 41: parsed so that malformed options cannot hurt and the URL data
 	// is at hand; nothing uses it yet (no passkeys), and a broken option
 	// list does not spoil the announce itself.
 	parseOptions(pkt[announceLen:], w.url[:0])
 
 	r := &w.req
-	r.InfoHash = h
+	r.InfoHash = logic.InfoHash(a.infoHash)
 	r.Peer = netip.AddrPortFrom(src.Addr(), a.port)
 	r.Event = udpEvent(a.event)
 	r.Seeder = a.left == 0
-	r.Families, r.NumWant = swarm.V4, s.maxWant4
-	size := swarm.CompactV4Size
+	r.Families, r.NumWant = logic.V4, s.maxWant4
+	size := logic.CompactV4Size
 	if !src.Addr().Is4() {
-		r.Families, r.NumWant = swarm.V6, s.maxWant6
-		size = swarm.CompactV6Size
+		r.Families, r.NumWant = logic.V6, s.maxWant6
+		size = logic.CompactV6Size
 	}
 	// numwant is signed: -1 asks for the default, which in UDP is the cap
 	// (opentracker reads it unsigned, so every negative value means "max").
 	if a.numWant >= 0 && int(a.numWant) < r.NumWant {
 		r.NumWant = int(a.numWant)
 	}
-	if r.Event == swarm.EventStopped {
+	if r.Event == logic.EventStopped {
 		r.NumWant = 0
 	}
 
-	res, err := s.store.Announce(r, &w.peers)
+	res, err := s.t.Announce(r, &w.peers)
 	if err != nil {
 		return w.announceError(tid, err)
 	}
 	c.UDPAnnounces.Add(1)
-	if res.NewDownload {
-		c.Completed.Add(1)
-	}
-	out := appendAnnounceReply(w.out[:0], tid, s.interval(), res.Leechers, res.Seeders)
+	out := appendAnnounceReply(w.out[:0], tid, res.Interval, res.Leechers, res.Seeders)
 	peers := res.Peers4
-	if size == swarm.CompactV6Size {
+	if size == logic.CompactV6Size {
 		peers = res.Peers6
 	}
 	// Trust but bound: never more than asked for, never past w.out.
@@ -162,16 +147,14 @@ func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
 	return append(out, peers...)
 }
 
+// announceError answers the policy's refusals with their texts, which are
+// built once: refusing allocates nothing.
 func (w *worker) announceError(tid uint32, err error) []byte {
-	if !errors.Is(err, swarm.ErrFull) {
+	if err != logic.ErrNotAuthorized && !errors.Is(err, logic.ErrFull) {
 		w.s.logf("udp: announce: %v", err)
 		return w.errorReply(tid, msgInternal)
 	}
-	w.s.stats.Full.Add(1)
-	if err != w.fullErr {
-		w.fullErr, w.fullMsg = err, err.Error()
-	}
-	return w.errorReply(tid, w.fullMsg)
+	return w.errorReply(tid, err.Error())
 }
 
 func (w *worker) scrape(pkt []byte, tid uint32) []byte {
@@ -183,33 +166,21 @@ func (w *worker) scrape(pkt []byte, tid uint32) []byte {
 		off := headerLen + i*hashLen
 		// Unknown torrents answer zeros. The access list is not consulted,
 		// as in opentracker: a refused hash has no swarm and scrapes as zeros.
-		cnt, _ := s.store.Scrape(swarm.InfoHash(pkt[off : off+hashLen]))
+		cnt, _ := s.t.Scrape(logic.InfoHash(pkt[off : off+hashLen]))
 		out = appendScrapeEntry(out, cnt.Seeders, cnt.Completed, cnt.Leechers)
 	}
 	return out
 }
 
 // udpEvent maps BEP 15's event numbers; unknown values count as none.
-func udpEvent(e uint32) swarm.Event {
+func udpEvent(e uint32) logic.Event {
 	switch e {
 	case 1:
-		return swarm.EventCompleted
+		return logic.EventCompleted
 	case 2:
-		return swarm.EventStarted
+		return logic.EventStarted
 	case 3:
-		return swarm.EventStopped
+		return logic.EventStopped
 	}
-	return swarm.EventNone
-}
-
-// interval is the announce interval in seconds for one reply, spread by
-// -10%..+10% (1620..1979 for 1800, as opentracker) so that clients that
-// started together drift apart.
-func (s *Server) interval() uint32 {
-	base := s.intervalSec
-	spread := base / 5
-	if spread == 0 {
-		return base
-	}
-	return base - base/10 + rand.Uint32N(spread)
+	return logic.EventNone
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -206,7 +207,7 @@ func TestHandleAnnounceAndScrape(t *testing.T) {
 		t.Fatalf("partial hash: %v", got)
 	}
 	// More than 74 hashes: the first 74 are answered.
-	many := make([]swarm.InfoHash, 80)
+	many := make([]logic.InfoHash, 80)
 	if got := decodeScrape(t, w.handle(scrapePkt(id, 6, many...), l1), 6); len(got) != MaxScrapeHashes {
 		t.Fatalf("80 hashes answered %d", len(got))
 	}
@@ -266,7 +267,7 @@ func TestHandleNumWantCaps(t *testing.T) {
 	// A huge one is bounded by the store's maximum, which the reply
 	// buffer fits in either family.
 	w3, _ := newTestWorker(t, Config{MaxNumWant: 1 << 20})
-	if w3.s.maxWant4 != swarm.MaxPeersPerReply || announceReplyLen+w3.s.maxWant6*swarm.CompactV6Size > outLen {
+	if w3.s.maxWant4 != logic.MaxPeersPerReply || announceReplyLen+w3.s.maxWant6*logic.CompactV6Size > outLen {
 		t.Fatalf("caps %d/%d", w3.s.maxWant4, w3.s.maxWant6)
 	}
 }
@@ -295,7 +296,7 @@ func TestHandleFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewServer(Config{}, st, nil, nil)
+	s, err := NewServer(Config{}, logic.New(logic.Config{Interval: 30 * time.Minute}, st, nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
-	"github.com/opentracker-go/opentracker/tracker/stats"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
@@ -22,7 +22,7 @@ func connectPkt(tid uint32) []byte {
 }
 
 type annArgs struct {
-	hash    swarm.InfoHash
+	hash    logic.InfoHash
 	left    uint64
 	event   uint32
 	numWant int32
@@ -44,7 +44,7 @@ func announcePkt(id uint64, tid uint32, a annArgs) []byte {
 	return b
 }
 
-func scrapePkt(id uint64, tid uint32, hs ...swarm.InfoHash) []byte {
+func scrapePkt(id uint64, tid uint32, hs ...logic.InfoHash) []byte {
 	b := binary.BigEndian.AppendUint64(nil, id)
 	b = binary.BigEndian.AppendUint32(b, actionScrape)
 	b = binary.BigEndian.AppendUint32(b, tid)
@@ -54,8 +54,8 @@ func scrapePkt(id uint64, tid uint32, hs ...swarm.InfoHash) []byte {
 	return b
 }
 
-func hashOf(s string) swarm.InfoHash {
-	var h swarm.InfoHash
+func hashOf(s string) logic.InfoHash {
+	var h logic.InfoHash
 	copy(h[:], s)
 	return h
 }
@@ -128,13 +128,13 @@ func newStore(t testing.TB) *swarm.Store {
 }
 
 // newTestServer makes a server (not listening) over a fresh store.
-func newTestServer(t testing.TB, cfg Config, acl *access.List) (*Server, *stats.Counters) {
+func newTestServer(t testing.TB, cfg Config, acl *access.List) (*Server, *logic.Counters) {
 	t.Helper()
-	c := new(stats.Counters)
+	c := new(logic.Counters)
 	if cfg.Logf == nil {
 		cfg.Logf = t.Logf
 	}
-	s, err := NewServer(cfg, newStore(t), acl, c)
+	s, err := NewServer(cfg, logic.New(logic.Config{Interval: 30 * time.Minute}, newStore(t), acl, c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func (c *client) announce(id uint64, a annArgs) annReply {
 	return decodeAnnounce(c.t, c.mustExchange(announcePkt(id, 0xa11, a)), 0xa11, c.to.Addr().Is6() && !c.to.Addr().Is4In6())
 }
 
-func (c *client) scrape(id uint64, hs ...swarm.InfoHash) []scrapeEntry {
+func (c *client) scrape(id uint64, hs ...logic.InfoHash) []scrapeEntry {
 	c.t.Helper()
 	return decodeScrape(c.t, c.mustExchange(scrapePkt(id, 0x5c, hs...)), 0x5c)
 }

@@ -6,43 +6,34 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/sock"
-	"github.com/opentracker-go/opentracker/tracker/stats"
-	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
 // Config tunes the UDP front end.
 type Config struct {
-	Interval   time.Duration // base announce interval; replies vary it by -10%..+10%
-	MaxNumWant int           // most v4 peers per reply; v6 gets a third (same bytes)
-	Workers    int           // receive loops (SO_REUSEPORT sockets) per bind; 0 = GOMAXPROCS
+	MaxNumWant int // most v4 peers per reply; v6 gets a third (same bytes)
+	Workers    int // receive loops (SO_REUSEPORT sockets) per bind; 0 = GOMAXPROCS
 	Logf       func(format string, args ...any)
 }
 
-// Defaults where Config leaves a field zero: opentracker's values.
-const (
-	DefaultInterval   = 30 * time.Minute
-	DefaultMaxNumWant = 200
-)
+// DefaultMaxNumWant is opentracker's cap, where Config leaves it zero.
+const DefaultMaxNumWant = 200
 
 // Server answers BEP 15 requests on any number of UDP binds.
 type Server struct {
-	store       *swarm.Store
-	acl         *access.List
-	stats       *stats.Counters
-	logFn       func(format string, args ...any)
-	workers     int
-	intervalSec uint32
-	maxWant4    int
-	maxWant6    int
-	ids         connIDs
-	now         func() time.Time // replaced by tests to move through id windows
-	plainIO     bool             // tests: one packet per syscall even where batching exists
+	t        *logic.Tracker
+	stats    *logic.Counters // t's
+	logFn    func(format string, args ...any)
+	workers  int
+	maxWant4 int
+	maxWant6 int
+	ids      connIDs
+	now      func() time.Time // replaced by tests to move through id windows
+	plainIO  bool             // tests: one packet per syscall even where batching exists
 
 	mu      sync.Mutex
 	conns   []*net.UDPConn
@@ -51,20 +42,14 @@ type Server struct {
 	wg      sync.WaitGroup
 }
 
-// NewServer checks cfg and makes the connection id secret. acl nil allows
-// every torrent; c nil counts into a private set of counters.
-func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counters) (*Server, error) {
-	if store == nil {
-		return nil, errors.New("udp: no store")
+// NewServer checks cfg and makes the connection id secret. Announces and
+// scrapes are answered by t.
+func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
+	if t == nil {
+		return nil, errors.New("udp: no tracker")
 	}
-	if cfg.Interval < 0 || cfg.MaxNumWant < 0 || cfg.Workers < 0 {
-		return nil, errors.New("udp: negative interval, max numwant or workers")
-	}
-	if cfg.Interval == 0 {
-		cfg.Interval = DefaultInterval
-	}
-	if cfg.Interval < time.Second || cfg.Interval > 1<<31*time.Second {
-		return nil, fmt.Errorf("udp: interval %v out of range", cfg.Interval)
+	if cfg.MaxNumWant < 0 || cfg.Workers < 0 {
+		return nil, errors.New("udp: negative max numwant or workers")
 	}
 	if cfg.MaxNumWant == 0 {
 		cfg.MaxNumWant = DefaultMaxNumWant
@@ -72,22 +57,17 @@ func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counte
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
-	if c == nil {
-		c = new(stats.Counters)
-	}
 	ids, err := newConnIDs()
 	if err != nil {
 		return nil, fmt.Errorf("udp: connection id secret: %w", err)
 	}
-	want4 := min(cfg.MaxNumWant, swarm.MaxPeersPerReply) // outLen holds this many
+	want4 := min(cfg.MaxNumWant, logic.MaxPeersPerReply) // outLen holds this many
 	return &Server{
-		store:       store,
-		acl:         acl,
-		stats:       c,
-		logFn:       cfg.Logf,
-		workers:     cfg.Workers,
-		intervalSec: uint32(cfg.Interval / time.Second),
-		maxWant4:    want4,
+		t:        t,
+		stats:    t.Counters(),
+		logFn:    cfg.Logf,
+		workers:  cfg.Workers,
+		maxWant4: want4,
 		// 18-byte peers: a third as many keeps v6 replies as small as v4
 		// ones (66 for 200: 1208 bytes, under the 1232 that IPv6's minimum
 		// MTU leaves, so they never fragment).
@@ -97,8 +77,6 @@ func NewServer(cfg Config, store *swarm.Store, acl *access.List, c *stats.Counte
 	}, nil
 }
 
-func (s *Server) allowed(h swarm.InfoHash) bool { return s.acl == nil || s.acl.Allowed(h) }
-
 func (s *Server) logf(format string, args ...any) {
 	if s.logFn != nil {
 		s.logFn(format, args...)
@@ -107,8 +85,7 @@ func (s *Server) logf(format string, args ...any) {
 
 // Listen binds addr now, so that a daemon can bind privileged ports before it
 // drops root; serving starts with Start. It opens Workers sockets sharing the
-// address with SO_REUSEPORT (the kernel spreads clients over them by address
-// hash). "0.0.0.0:p" binds IPv4 only, "[::]:p" IPv6 only (IPV6_V6ONLY, so it
+// address (sock.ListenUDPGroup). "0.0.0.0:p" binds IPv4 only, "[::]:p" IPv6 only (IPV6_V6ONLY, so it
 // can sit beside a v4 bind of the same port), ":p" one dual-stack socket
 // set. It returns the bound address, which tells the port when addr asks for
 // port 0.
@@ -118,7 +95,7 @@ func (s *Server) Listen(addr string) (netip.AddrPort, error) {
 	if s.closed {
 		return netip.AddrPort{}, net.ErrClosed
 	}
-	conns, bound, err := listenGroup(addr, s.workers)
+	conns, bound, err := sock.ListenUDPGroup(addr, s.workers)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("udp: listen %q: %w", addr, err)
 	}
@@ -129,42 +106,6 @@ func (s *Server) Listen(addr string) (netip.AddrPort, error) {
 		}
 	}
 	return bound, nil
-}
-
-// listenGroup opens n sockets on one address. With n > 1 they share it by
-// SO_REUSEPORT; the port is first bound without it, so that a port already
-// served by another process (even our own, same user) is an error instead
-// of a silent split of its traffic.
-func listenGroup(addr string, n int) ([]*net.UDPConn, netip.AddrPort, error) {
-	if n <= 1 || !reusePortSupported {
-		c, err := sock.ListenUDP(addr, sock.Options{})
-		if err != nil {
-			return nil, netip.AddrPort{}, err
-		}
-		return []*net.UDPConn{c}, c.LocalAddr().(*net.UDPAddr).AddrPort(), nil
-	}
-	probe, err := sock.ListenUDP(addr, sock.Options{})
-	if err != nil {
-		return nil, netip.AddrPort{}, err
-	}
-	// Port 0: keep the kernel's choice for the whole group.
-	host, _, _ := net.SplitHostPort(addr)
-	port := probe.LocalAddr().(*net.UDPAddr).Port
-	addr = net.JoinHostPort(host, strconv.Itoa(port))
-	probe.Close()
-
-	conns := make([]*net.UDPConn, 0, n)
-	for i := 0; i < n; i++ {
-		c, err := sock.ListenUDP(addr, sock.Options{ReusePort: true})
-		if err != nil {
-			for _, c := range conns {
-				c.Close()
-			}
-			return nil, netip.AddrPort{}, err
-		}
-		conns = append(conns, c)
-	}
-	return conns, conns[0].LocalAddr().(*net.UDPAddr).AddrPort(), nil
 }
 
 // Start serves every bound socket; binds added later serve at once.

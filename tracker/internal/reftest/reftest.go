@@ -26,14 +26,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/swarm"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Probe is whitelisted in addition to the caller's hashes and announced (then
 // stopped) once during Start to detect that the whitelist is loaded. It stays
 // known to the reference with zero peers, so a full scrape of the reference
 // lists it; tests comparing full scrapes should drop it.
-var Probe = swarm.InfoHash{0xff, 0xfe, 0xfd, 0xfc, 'r', 'e', 'f', 't', 'e', 's', 't', '-', 'p', 'r', 'o', 'b', 'e', 0, 0, 1}
+var Probe = logic.InfoHash{0xff, 0xfe, 0xfd, 0xfc, 'r', 'e', 'f', 't', 'e', 's', 't', '-', 'p', 'r', 'o', 'b', 'e', 0, 0, 1}
 
 // Ref is a running reference tracker bound to 127.0.0.1.
 type Ref struct {
@@ -57,7 +57,7 @@ func Binary() string {
 
 // Start runs the reference with hashes whitelisted and stops it when the test
 // ends. 127.0.0.1 is blessed (-A) so /stats and full scrape work from tests.
-func Start(t testing.TB, hashes []swarm.InfoHash) *Ref {
+func Start(t testing.TB, hashes []logic.InfoHash) *Ref {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {

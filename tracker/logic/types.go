@@ -1,4 +1,4 @@
-package swarm
+package logic
 
 import (
 	"errors"
@@ -46,6 +46,11 @@ type PeerBuffer struct {
 	v6 [MaxPeersPerReply * CompactV6Size]byte
 }
 
+// Space4 and Space6 are the buffer's empty compact peer lists, with room
+// for MaxPeersPerReply peers, for the store to append to.
+func (b *PeerBuffer) Space4() []byte { return b.v4[:0] }
+func (b *PeerBuffer) Space6() []byte { return b.v6[:0] }
+
 // Request is one announce.
 type Request struct {
 	InfoHash InfoHash
@@ -71,6 +76,9 @@ type Result struct {
 	Counts
 	Peers4 []byte
 	Peers6 []byte
+	// Interval is the announce interval for this reply in seconds, set by
+	// Tracker.Announce (the store leaves it 0).
+	Interval uint32
 	// NewDownload reports that this announce counted a download: the peer
 	// said completed, is a seeder, and had not been counted before.
 	NewDownload bool
@@ -78,6 +86,16 @@ type Result struct {
 	// trackers (live sync): a new peer, a newly completed one, a stop, or a peer
 	// not heard from for a while.
 	Fresh bool
+}
+
+// News is an announce worth telling other trackers about (Result.Fresh).
+// It is passed by value, with nothing pointing into the caller's buffers.
+type News struct {
+	InfoHash    InfoHash
+	Peer        netip.AddrPort
+	Event       Event
+	Seeder      bool
+	NewDownload bool
 }
 
 // ErrFull is returned (wrapped in *FullError) when the memory budget has no
@@ -91,26 +109,21 @@ type FullError struct{ What, msg string }
 func (e *FullError) Error() string { return e.msg }
 func (e *FullError) Unwrap() error { return ErrFull }
 
-func newFullError(what string) *FullError {
+// NewFullError makes the refusal for a table that has no room for what.
+func NewFullError(what string) *FullError {
 	return &FullError{What: what, msg: "tracker is full: no room for another " + what}
 }
 
-var (
-	errTorrentsFull = newFullError("torrent")
-	errPeersFull    = newFullError("peer")
-)
+// ErrNotAuthorized refuses a torrent the access list does not allow. The
+// text is opentracker's, which clients show to their users.
+var ErrNotAuthorized = errors.New("Requested download is not authorized for use with this tracker.")
 
-// Stats is a snapshot of the store's size and refusals.
-type Stats struct {
-	Torrents        int
-	TorrentCapacity int
-	Peers4          int
-	Peers6          int
-	Seeders         int
-	Completed       uint64 // sum of the torrents' completed counters
-	ArenaBytes      int64  // peer arena size
-	ArenaUsedBytes  int64  // in blocks handed out to peer lists
-	BudgetBytes     int64  // everything allocated at start
-	RefusedTorrents uint64
-	RefusedPeers    uint64
+// AppendHex appends the hash as 40 upper-case hex digits, as opentracker
+// writes hashes in its state dump and /stats pages.
+func (h InfoHash) AppendHex(dst []byte) []byte {
+	const digits = "0123456789ABCDEF"
+	for _, b := range h {
+		dst = append(dst, digits[b>>4], digits[b&15])
+	}
+	return dst
 }

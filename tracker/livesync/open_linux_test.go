@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
@@ -72,9 +72,9 @@ func TestSockets(t *testing.T) {
 	var listener *net.UDPConn
 	var err error
 	inNetns(t, func() {
-		nodes, _ := access.ParseNetworks([]string{"127.0.0.0/8"})
+		nodes, _ := logic.ParseNetworks([]string{"127.0.0.0/8"})
 		s, err = Open(Config{Listen: netip.MustParseAddrPort("127.0.0.1:9696"), Nodes: nodes,
-			FlushDelay: 10 * time.Millisecond, Loopback: true}, nil, nil, nil)
+			FlushDelay: 10 * time.Millisecond, Loopback: true}, newTracker(nil, nil, nil))
 		if err != nil {
 			return
 		}
@@ -120,4 +120,17 @@ func TestSockets(t *testing.T) {
 	if st := s.Stats(); st.PacketsRejected != 1 || st.PacketsReceived != 0 || st.PacketsSent != 1 {
 		t.Fatalf("%+v", st)
 	}
+}
+
+// control runs fn on c's descriptor.
+func control(c *net.UDPConn, fn func(fd int) error) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }

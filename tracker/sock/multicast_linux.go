@@ -1,45 +1,48 @@
 //go:build linux
 
-package livesync
+package sock
 
 import (
 	"fmt"
 	"net"
 	"net/netip"
 	"syscall"
-
-	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // ipMulticastAll is Linux's IP_MULTICAST_ALL (not in package syscall).
 const ipMulticastAll = 49
 
-// openSockets binds the receive socket (0.0.0.0:port, joined to the group
-// on the interface owning listen) and the send socket (listen, TTL 1).
-func openSockets(listen netip.AddrPort, loop bool) (recv, send *net.UDPConn, err error) {
-	reuse := sock.Options{ReuseAddr: true}
+// ListenMulticast opens an IPv4 multicast pair: recv, bound to
+// 0.0.0.0:<listen port> and joined to group on the interface that owns
+// listen's address, and send, bound to listen, with TTL 1 (the local
+// network only), IP_MULTICAST_IF on listen's address and IP_MULTICAST_LOOP
+// as loop says. Both set SO_REUSEADDR, so that several processes on one
+// host can listen on one port.
+func ListenMulticast(group netip.Addr, listen netip.AddrPort, loop bool) (recv, send *net.UDPConn, err error) {
+	reuse := Options{ReuseAddr: true}
 	ifaddr := listen.Addr().As4()
-	recv, err = sock.ListenUDP(fmt.Sprintf("0.0.0.0:%d", listen.Port()), reuse)
+	recv, err = ListenUDP(fmt.Sprintf("0.0.0.0:%d", listen.Port()), reuse)
 	if err != nil {
-		return nil, nil, fmt.Errorf("live sync: %v", err)
+		return nil, nil, err
 	}
 	err = control(recv, func(fd int) error {
-		mreq := &syscall.IPMreq{Multiaddr: Group.As4(), Interface: ifaddr}
+		mreq := &syscall.IPMreq{Multiaddr: group.As4(), Interface: ifaddr}
 		if err := syscall.SetsockoptIPMreq(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP, mreq); err != nil {
-			return fmt.Errorf("joining %v on %v: %v", Group, listen.Addr(), err)
+			return fmt.Errorf("joining %v on %v: %v", group, listen.Addr(), err)
 		}
-		// Only the groups this socket joined (hardening; upstream leaves it).
+		// Only the groups this socket joined (hardening; the kernel's
+		// default delivers every group any socket on the host joined).
 		syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, ipMulticastAll, 0)
 		return nil
 	})
 	if err != nil {
 		recv.Close()
-		return nil, nil, fmt.Errorf("live sync: %v", err)
+		return nil, nil, err
 	}
-	send, err = sock.ListenUDP(listen.String(), reuse)
+	send, err = ListenUDP(listen.String(), reuse)
 	if err != nil {
 		recv.Close()
-		return nil, nil, fmt.Errorf("live sync: %v", err)
+		return nil, nil, err
 	}
 	err = control(send, func(fd int) error {
 		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_MULTICAST_TTL, 1); err != nil {
@@ -62,7 +65,7 @@ func openSockets(listen netip.AddrPort, loop bool) (recv, send *net.UDPConn, err
 	if err != nil {
 		recv.Close()
 		send.Close()
-		return nil, nil, fmt.Errorf("live sync: send socket: %v", err)
+		return nil, nil, fmt.Errorf("send socket: %v", err)
 	}
 	return recv, send, nil
 }

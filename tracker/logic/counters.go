@@ -1,5 +1,4 @@
-// Package stats counts what the tracker does and renders /stats pages.
-package stats
+package logic
 
 import "sync/atomic"
 

@@ -15,13 +15,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/opentracker-go/opentracker/tracker/stats"
+	"github.com/opentracker-go/opentracker/tracker/logic"
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // rawServe connects a client to a throwaway listener, sends first, and hands
 // the server side to tt's serveRaw as the raw accept loop would, once first
 // has arrived (unless wait is false). It returns the client side.
-func rawServe(t *testing.T, tt *testTracker, first string, wait bool) (net.Conn, *bufio.Reader) {
+func inlineServe(t *testing.T, tt *testTracker, first string, wait bool) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -54,7 +55,7 @@ func rawServe(t *testing.T, tt *testTracker, first string, wait bool) (net.Conn,
 	if cn == nil {
 		t.Fatal("no slot")
 	}
-	tt.srv.serveRaw(fd, peer, cn)
+	tt.srv.serveInline(fd, peer, cn)
 	return c, br
 }
 
@@ -87,14 +88,14 @@ func TestFastPathOneShot(t *testing.T) {
 		"GET " + announceURL(h, 1002, "&left=1") + "\n\n",
 		"GET /scrape?info_hash=" + esc(h[:]) + " HTTP/1.0\r\nHost: x\r\n\r\n",
 	} {
-		before := tt.srv.inline.Load()
-		_, br := rawServe(t, tt, req, true)
+		before := tt.srv.inlineAnswers.Load()
+		_, br := inlineServe(t, tt, req, true)
 		r := readAllResponses(t, br, 1)[0]
 		if r.status != 200 || r.header["connection"] != "close" {
 			t.Fatalf("%d: %d %v", i, r.status, r.header)
 		}
 		expectCleanEOF(t, br)
-		if tt.srv.inline.Load() != before+1 {
+		if tt.srv.inlineAnswers.Load() != before+1 {
 			t.Fatalf("%d: not answered inline", i)
 		}
 	}
@@ -114,22 +115,22 @@ func TestFastPathKeepAliveAndPipelining(t *testing.T) {
 	h := ih(8)
 	ann := func(port int) string { return "GET " + announceURL(h, port, "&left=1") + " HTTP/1.1\r\n\r\n" }
 	// Keep-alive after a fast first request: served on a goroutine.
-	c, br := rawServe(t, tt, ann(1), true)
+	c, br := inlineServe(t, tt, ann(1), true)
 	readAllResponses(t, br, 1)
 	io.WriteString(c, ann(2)+ann(3))
 	readAllResponses(t, br, 2)
 	// Pipelined in the first packet: the second is not lost.
-	c, br = rawServe(t, tt, ann(4)+ann(5)+"GET /stats HTTP/1.1\r\n\r\n", true)
+	c, br = inlineServe(t, tt, ann(4)+ann(5)+"GET /stats HTTP/1.1\r\n\r\n", true)
 	rs := readAllResponses(t, br, 3)
 	if rs[2].status != 403 {
 		t.Fatalf("stats: %d", rs[2].status)
 	}
 	c.Close()
 	// HTTP/1.0 with a second request: one reply, then a graceful close.
-	_, br = rawServe(t, tt, "GET "+announceURL(h, 6, "&left=1")+" HTTP/1.0\r\n\r\n"+ann(7), true)
+	_, br = inlineServe(t, tt, "GET "+announceURL(h, 6, "&left=1")+" HTTP/1.0\r\n\r\n"+ann(7), true)
 	readAllResponses(t, br, 1)
 	expectCleanEOF(t, br)
-	if n := tt.srv.inline.Load(); n != 3 {
+	if n := tt.srv.inlineAnswers.Load(); n != 3 {
 		t.Fatalf("%d requests answered inline, want 3", n)
 	}
 }
@@ -139,33 +140,42 @@ func TestFastPathFallbacks(t *testing.T) {
 	h := ih(9)
 	full := "GET " + announceURL(h, 1, "&left=1") + " HTTP/1.1\r\nConnection: close\r\n\r\n"
 	// Incomplete head, then the rest.
-	c, br := rawServe(t, tt, full[:20], true)
+	c, br := inlineServe(t, tt, full[:20], true)
 	io.WriteString(c, full[20:])
 	readAllResponses(t, br, 1)
 	expectCleanEOF(t, br)
 	// Nothing read yet (EAGAIN).
-	c, br = rawServe(t, tt, "", false)
+	c, br = inlineServe(t, tt, "", false)
 	io.WriteString(c, full)
 	readAllResponses(t, br, 1)
 	// Other routes.
-	for target, want := range map[string]int{"/stats": 200, "/scrape": 200, "/": 302, "/nope": 404, "/%61nnounce?port=1": 200} {
-		_, br := rawServe(t, tt, "GET "+target+" HTTP/1.0\r\n\r\n", true)
+	for target, want := range map[string]int{"/stats": 200, "/scrape": 200, "/": 302, "/nope": 404} {
+		_, br := inlineServe(t, tt, "GET "+target+" HTTP/1.0\r\n\r\n", true)
 		if r := readAllResponses(t, br, 1)[0]; r.status != want {
 			t.Fatalf("%s: %d", target, r.status)
 		}
 		expectCleanEOF(t, br)
 	}
-	if n := tt.srv.inline.Load(); n != 0 {
+	if n := tt.srv.inlineAnswers.Load(); n != 0 {
 		t.Fatalf("%d requests answered inline, want 0", n)
+	}
+	// One routing rule: an announce whose path is %-encoded is an announce
+	// on the inline path as well.
+	_, br = inlineServe(t, tt, "GET /%61nnounce?port=1 HTTP/1.0\r\n\r\n", true)
+	if r := readAllResponses(t, br, 1)[0]; r.status != 200 || !strings.Contains(string(r.body), "failure reason") {
+		t.Fatalf("/%%61nnounce: %d %q", r.status, r.body)
+	}
+	if n := tt.srv.inlineAnswers.Load(); n != 1 {
+		t.Fatalf("/%%61nnounce: %d requests answered inline, want 1", n)
 	}
 }
 
 // TestFastPathServe drives the raw accept loop through Serve: connections
 // queue behind a held slot and are then taken with accept4.
 func TestFastPathServe(t *testing.T) {
-	defer func() { FastAccept = true }()
+	defer func() { Inline = true }()
 	for _, fast := range []bool{true, false} {
-		FastAccept = fast
+		Inline = fast
 		tt := startTracker(t, Config{MaxConnections: 1}, nil, nil, "")
 		hold, _ := dial(t, tt.addr)
 		for tt.c.TCPAccepts.Load() < 1 {
@@ -191,15 +201,15 @@ func TestFastPathServe(t *testing.T) {
 		if r := get(t, tt.addr, announceURL(h, 200, "&left=1")); r.status != 200 {
 			t.Fatal(r.status)
 		}
-		n := tt.srv.inline.Load()
+		n := tt.srv.inlineAnswers.Load()
 		if fast && n == 0 || !fast && n != 0 {
-			t.Errorf("FastAccept %v: %d inline", fast, n)
+			t.Errorf("Inline %v: %d inline", fast, n)
 		}
 		if a := tt.c.TCPAccepts.Load(); a != 7 {
-			t.Errorf("FastAccept %v: %d accepts, want 7", fast, a)
+			t.Errorf("Inline %v: %d accepts, want 7", fast, a)
 		}
 	}
-	FastAccept = true
+	Inline = true
 }
 
 func TestFastPathClose(t *testing.T) {
@@ -207,9 +217,9 @@ func TestFastPathClose(t *testing.T) {
 	h := ih(11)
 	// A keep-alive connection handed off after a fast reply, one waiting
 	// for its head, and queued clients.
-	c1, br1 := rawServe(t, tt, "GET "+announceURL(h, 1, "&left=1")+" HTTP/1.1\r\n\r\n", true)
+	c1, br1 := inlineServe(t, tt, "GET "+announceURL(h, 1, "&left=1")+" HTTP/1.1\r\n\r\n", true)
 	readAllResponses(t, br1, 1)
-	c2, br2 := rawServe(t, tt, "GET /announce", true)
+	c2, br2 := inlineServe(t, tt, "GET /announce", true)
 	for i := 0; i < 3; i++ {
 		c, _ := dial(t, tt.addr)
 		io.WriteString(c, "GET "+announceURL(h, 10+i, "&left=1")+" HTTP/1.0\r\n\r\n")
@@ -253,9 +263,9 @@ func TestFastPathZeroAlloc(t *testing.T) {
 	unix.Listen(lfd, 16)
 	sa, _ := unix.Getsockname(lfd)
 	req := []byte("GET " + announceURL(h, 3000, "&left=1&numwant=10&compact=1") + " HTTP/1.0\r\n\r\n")
-	a := &rawAcceptor{s: tt.srv}
+	a := &inlineAcceptor{s: tt.srv}
 	var resp [4096]byte
-	before := tt.srv.inline.Load()
+	before := tt.srv.inlineAnswers.Load()
 	allocs := testing.AllocsPerRun(100, func() {
 		cfd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		unix.Connect(cfd, sa)
@@ -264,11 +274,11 @@ func TestFastPathZeroAlloc(t *testing.T) {
 		for n, _ := unix.IoctlGetInt(a.fd, unix.SIOCINQ); n < len(req); n, _ = unix.IoctlGetInt(a.fd, unix.SIOCINQ) {
 		}
 		peer := a.peer()
-		tt.srv.serveRaw(a.fd, peer, tt.srv.acquire(peer.Addr()))
+		tt.srv.serveInline(a.fd, peer, tt.srv.acquire(peer.Addr()))
 		unix.Read(cfd, resp[:])
 		unix.Close(cfd)
 	})
-	if got := tt.srv.inline.Load() - before; got != 101 {
+	if got := tt.srv.inlineAnswers.Load() - before; got != 101 {
 		t.Fatalf("%d of 101 answered inline", got)
 	}
 	if allocs != 0 {
@@ -276,19 +286,17 @@ func TestFastPathZeroAlloc(t *testing.T) {
 	}
 }
 
-// TestDeferredAccept: on a listener prepared with DeferAccept a connection
-// is taken from the kernel once its request has arrived, and then answered
-// inline; a client that connects and sends later is still served.
+// TestDeferredAccept: on a listener made with sock.Options.DeferAccept a
+// connection is taken from the kernel once its request has arrived, and
+// then answered inline; a client that connects and sends later is still
+// served.
 func TestDeferredAccept(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := sock.ListenTCP("127.0.0.1:0", sock.Options{DeferAccept: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := DeferAccept(ln); err != nil {
-		t.Fatal(err)
-	}
-	var c stats.Counters
-	srv := NewServer(Config{}, newStore(t, 4<<20), nil, &c)
+	var c logic.Counters
+	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, &c))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	defer func() {
@@ -306,7 +314,7 @@ func TestDeferredAccept(t *testing.T) {
 	if r, err := readResponse(br); err != nil || r.status != 200 {
 		t.Fatalf("%v %v", r, err)
 	}
-	if n := srv.inline.Load(); n != 1 {
+	if n := srv.inlineAnswers.Load(); n != 1 {
 		t.Fatalf("the deferred connection's request was not answered inline (%d)", n)
 	}
 }
@@ -318,7 +326,7 @@ func TestServeStopsWhenListenerClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{}, newStore(t, 4<<20), nil, nil)
+	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	defer srv.Close()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -348,7 +356,7 @@ func TestServeTwiceOnOneListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	srv := NewServer(Config{}, newStore(t, 4<<20), nil, nil)
+	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	errc := make(chan error, 2)
 	for i := 0; i < 2; i++ {
 		go func() { errc <- srv.Serve(ln) }()
@@ -382,7 +390,7 @@ func TestBlockingListenerDoesNotFreeze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{}, newStore(t, 4<<20), nil, nil)
+	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	defer srv.Close()
 	go srv.Serve(ln)
 	if r := get(t, ln.Addr().String(), announceURL(ih(16), 1, "&left=1")); r.status != 200 {

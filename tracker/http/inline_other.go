@@ -1,0 +1,14 @@
+//go:build !linux
+
+package http
+
+import "net"
+
+// inlineAcceptor is the Linux inline path; elsewhere Serve only uses Accept.
+type inlineAcceptor struct{}
+
+func (s *Server) newInlineAcceptor(*net.TCPListener) *inlineAcceptor { return nil }
+
+func (a *inlineAcceptor) serve() error { return nil }
+
+func (a *inlineAcceptor) close() {}
