@@ -5,6 +5,8 @@ package main
 // directory is checked before it is needed.
 
 import (
+	"bytes"
+	"encoding/binary"
 	"net"
 	"os"
 	"os/exec"
@@ -128,5 +130,42 @@ func TestTLSHelloClosedAtOnce(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("closed after %v", d)
+	}
+}
+
+// TestUDPPortZeroRefused: an announce of port 0 gets an error packet and
+// is not handed to other peers (HTTP refuses it too).
+func TestUDPPortZeroRefused(t *testing.T) {
+	d := startDaemon(t, "")
+	c, err := net.Dial("udp", d.udp[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2048)
+	id := udpConnect(t, c, buf)
+	announce := func(port uint16, peer byte) []byte {
+		req := make([]byte, 98)
+		binary.BigEndian.PutUint64(req, id)
+		binary.BigEndian.PutUint32(req[8:], 1)
+		binary.BigEndian.PutUint32(req[12:], uint32(port))
+		copy(req[16:36], bytes.Repeat([]byte{0xcd}, 20))
+		copy(req[36:56], bytes.Repeat([]byte{peer}, 20))
+		binary.BigEndian.PutUint64(req[64:], 1)           // left
+		binary.BigEndian.PutUint32(req[92:], 0xffffffff) // numwant -1
+		binary.BigEndian.PutUint16(req[96:], port)
+		c.Write(req)
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf[:n]
+	}
+	if r := announce(0, 1); binary.BigEndian.Uint32(r) != 3 || !strings.Contains(string(r[8:]), "invalid port") {
+		t.Fatalf("port 0: %q", r)
+	}
+	if r := announce(6001, 2); binary.BigEndian.Uint32(r) != 1 || len(r) != 20 || binary.BigEndian.Uint32(r[12:]) != 1 {
+		t.Fatalf("the next peer was given %q (want itself alone, no peers)", r)
 	}
 }
