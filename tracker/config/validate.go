@@ -24,6 +24,16 @@ func (c *Config) Validate() error {
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("%s: %s: %s", c.where(key), key, fmt.Sprintf(format, args...))
 	}
+	// A limit between two keys is reported at the one the operator set:
+	// "max_numwant = 10" makes the default numwant (50) too big, and the
+	// message must point at the line that did it.
+	operator := func(key string) bool { return !strings.HasPrefix(c.where(key), "default.toml") }
+	either := func(key, other string) string {
+		if !operator(key) && operator(other) {
+			return other
+		}
+		return key
+	}
 	if c.MemoryBudget < MinMemoryBudget || c.MemoryBudget > MaxMemoryBudget {
 		return bad("memory_budget", "%d bytes is outside 1M..1T", c.MemoryBudget)
 	}
@@ -51,12 +61,16 @@ func (c *Config) Validate() error {
 	switch {
 	case a.Interval < 60 || a.Interval > 86400:
 		return bad("announce.interval", "%d seconds is outside 60..86400", a.Interval)
-	case a.PeerTimeout <= a.Interval || a.PeerTimeout > 3*86400:
-		return bad("announce.peer_timeout", "%d seconds must exceed the interval (%d) and be at most 3 days", a.PeerTimeout, a.Interval)
+	case a.PeerTimeout > 3*86400:
+		return bad("announce.peer_timeout", "%d seconds is more than 3 days", a.PeerTimeout)
+	case a.PeerTimeout <= a.Interval:
+		return bad(either("announce.peer_timeout", "announce.interval"), "announce.peer_timeout (%d s) must exceed announce.interval (%d s)", a.PeerTimeout, a.Interval)
 	case a.MaxNumWant < 1 || a.MaxNumWant > MaxNumWantLimit:
 		return bad("announce.max_numwant", "%d is outside 1..%d", a.MaxNumWant, MaxNumWantLimit)
-	case a.NumWant < 0 || a.NumWant > a.MaxNumWant:
-		return bad("announce.numwant", "%d is outside 0..max_numwant (%d)", a.NumWant, a.MaxNumWant)
+	case a.NumWant < 0:
+		return bad("announce.numwant", "%d is negative", a.NumWant)
+	case a.NumWant > a.MaxNumWant:
+		return bad(either("announce.numwant", "announce.max_numwant"), "announce.numwant (%d) is more than announce.max_numwant (%d)", a.NumWant, a.MaxNumWant)
 	}
 	mode, err := access.ParseMode(c.Access.Mode)
 	if err != nil {
