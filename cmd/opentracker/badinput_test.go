@@ -152,7 +152,7 @@ func TestUDPPortZeroRefused(t *testing.T) {
 		binary.BigEndian.PutUint32(req[12:], uint32(port))
 		copy(req[16:36], bytes.Repeat([]byte{0xcd}, 20))
 		copy(req[36:56], bytes.Repeat([]byte{peer}, 20))
-		binary.BigEndian.PutUint64(req[64:], 1)           // left
+		binary.BigEndian.PutUint64(req[64:], 1)          // left
 		binary.BigEndian.PutUint32(req[92:], 0xffffffff) // numwant -1
 		binary.BigEndian.PutUint16(req[96:], port)
 		c.Write(req)

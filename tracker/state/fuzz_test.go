@@ -2,8 +2,8 @@ package state
 
 import (
 	"bytes"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
