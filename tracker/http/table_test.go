@@ -4,7 +4,8 @@ import (
 	"bufio"
 	"io"
 	"net"
-	"net/netip"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -176,5 +177,45 @@ func TestTableIsFixed(t *testing.T) {
 	waitUsed(t, tt, 1)
 	c.Close()
 	waitUsed(t, tt, 0)
-	_ = netip.Addr{}
+}
+
+// TestBlockedWriterEvicted: a client that pipelines requests and never
+// reads its replies leaves the server blocked writing to it; that slot can
+// be taken back too.
+func TestBlockedWriterEvicted(t *testing.T) {
+	tt := startTracker(t, Config{MaxConnections: 1, MaxPerAddress: -1}, nil, nil, "")
+	d := net.Dialer{Timeout: 2 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+		rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return nil
+	}}
+	w, err := d.Dial("tcp", tt.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// Requests until the server stops reading them: its replies fill both
+	// socket buffers and it blocks in a write (bounded: 64 MiB or 10 s).
+	reqs := []byte(strings.Repeat("GET /x HTTP/1.1\r\n\r\n", 400))
+	blocked := false
+	for sent, end := 0, time.Now().Add(10*time.Second); sent < 64<<20 && time.Now().Before(end); sent += len(reqs) {
+		w.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := w.Write(reqs); err != nil {
+			blocked = true
+			break
+		}
+	}
+	if !blocked {
+		t.Fatal("the server never stopped reading")
+	}
+	for end := time.Now().Add(5 * time.Second); tt.srv.table.all[0].state.Load() != stWriting; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the slot is in state %d, not blocked writing", tt.srv.table.all[0].state.Load())
+		}
+	}
+	if r := get(t, tt.addr, "/z"); r.status != 404 {
+		t.Fatalf("new client behind a blocked writer: %d", r.status)
+	}
+	if n := tt.c.HTTPEvicted.Load(); n != 1 {
+		t.Errorf("%d evictions", n)
+	}
 }
