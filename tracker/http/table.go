@@ -29,8 +29,8 @@ const DefaultMaxPerAddress = 64
 // client whose connection was accepted just before its request arrived
 // would otherwise lose it to the next connection when the table turns over
 // fast. An accept that finds only younger victims waits until the oldest
-// comes of age, which also bounds the turnover a flood of connections can
-// force to MaxConnections per evictGrace.
+// comes of age (evictRetry), which also bounds the turnover a flood of
+// connections can force to MaxConnections per evictGrace.
 const evictGrace = 50 * time.Millisecond
 
 // evictWait bounds how long an accept waits for an evicted connection's
@@ -91,36 +91,33 @@ func (t *connTable) now() int64 { return int64(time.Since(t.epoch)) }
 
 // acquire takes a slot for a connection from peer, evicting another
 // connection when the table is full or peer is at its cap. It returns nil
-// when the connection must be refused: peer's own connections are all
-// busy, nothing could be freed within evictWait, or the server closes.
+// when the connection must be refused: peer is at its cap and its oldest
+// waiting connection is younger than evictGrace (or it has none), nothing
+// could be freed within evictWait, or the server closes.
 // The slot comes back marked busy.
 func (t *connTable) acquire(peer netip.Addr) (cn *conn, evicted bool) {
 	capped := t.perAddr > 0 && !t.exempt.Contains(peer)
 	if capped {
 		t.mu.Lock()
-		over := t.count[peer] >= int32(t.perAddr)
-		t.mu.Unlock()
-		if over {
-			var room bool
-			if room, evicted = t.evictOne(peer, true); !room {
+		if t.count[peer] >= int32(t.perAddr) {
+			// An address over its cap pays with its own oldest waiting
+			// connection, or, when that one is answering a request or
+			// in its grace, with the new one: the accept loop never
+			// waits on behalf of one address.
+			v := t.victim(peer, true)
+			if v == nil || t.age(v) < evictGrace {
+				t.mu.Unlock()
 				return nil, false
 			}
+			v.evict()
+			evicted = true
 		}
+		t.mu.Unlock()
 	}
 	select {
 	case cn = <-t.free:
 	default:
-		if !evicted {
-			_, evicted = t.evictOne(netip.Addr{}, false)
-		}
-		timer := time.NewTimer(evictWait)
-		select {
-		case cn = <-t.free:
-			timer.Stop()
-		case <-timer.C:
-			return nil, evicted
-		case <-t.closed:
-			timer.Stop()
+		if cn = t.waitFree(&evicted); cn == nil {
 			return nil, evicted
 		}
 	}
@@ -137,6 +134,51 @@ func (t *connTable) acquire(peer netip.Addr) (cn *conn, evicted bool) {
 	return cn, evicted
 }
 
+// evictRetry is how often a full table looks again for a victim while it
+// waits: one in its grace comes of age, one answering a request goes back
+// to waiting.
+const evictRetry = 10 * time.Millisecond
+
+// waitFree waits for a slot of a full table, for evictWait at most, evicting
+// the best victim once there is one old enough (unless *evicted says one
+// was evicted for this connection already).
+func (t *connTable) waitFree(evicted *bool) *conn {
+	timer := time.NewTimer(evictWait)
+	defer timer.Stop()
+	retry := time.NewTicker(evictRetry)
+	defer retry.Stop()
+	for {
+		if !*evicted {
+			*evicted = t.evictOldest()
+		}
+		select {
+		case cn := <-t.free:
+			return cn
+		case <-retry.C:
+		case <-timer.C:
+			return nil
+		case <-t.closed:
+			return nil
+		}
+	}
+}
+
+// evictOldest evicts the best victim of the whole table, if it is at least
+// evictGrace old, and reports whether it did.
+func (t *connTable) evictOldest() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v := t.victim(netip.Addr{}, false)
+	if v == nil || t.age(v) < evictGrace {
+		return false
+	}
+	v.evict()
+	return true
+}
+
+// age is how long cn has been in its current wait.
+func (t *connTable) age(cn *conn) time.Duration { return time.Duration(t.now() - cn.since.Load()) }
+
 // release returns cn's slot. The lock orders clearing nc against evict.
 func (t *connTable) release(cn *conn) {
 	t.mu.Lock()
@@ -151,35 +193,6 @@ func (t *connTable) release(cn *conn) {
 	t.mu.Unlock()
 	t.used.Add(-1)
 	t.free <- cn
-}
-
-// evictOne evicts the best victim (see victim) of addr's connections (own)
-// or of all, once it is evictGrace old. It reports whether room was made
-// (a slot, or one under addr's cap, is free or being freed) and whether it
-// evicted a connection for it.
-func (t *connTable) evictOne(addr netip.Addr, own bool) (room, evicted bool) {
-	for tries := 0; ; tries++ {
-		t.mu.Lock()
-		if tries > 0 && (own && t.count[addr] < int32(t.perAddr) || !own && len(t.free) > 0) {
-			t.mu.Unlock()
-			return true, false // freed by itself while we waited
-		}
-		v := t.victim(addr, own)
-		if v == nil {
-			t.mu.Unlock()
-			return false, false
-		}
-		age := time.Duration(t.now() - v.since.Load())
-		if age >= evictGrace || tries > 0 {
-			v.evict()
-			t.mu.Unlock()
-			return true, true
-		}
-		t.mu.Unlock()
-		// Wait for it to come of age (or to free its slot by itself),
-		// then choose again: things may have changed.
-		time.Sleep(evictGrace - age)
-	}
 }
 
 // victim picks the connection to evict: among those of addr when own is

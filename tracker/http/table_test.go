@@ -108,6 +108,7 @@ func TestPerAddressCap(t *testing.T) {
 	a2, abr2 := dialFrom(t, "127.0.0.2", tt.addr)
 	io.WriteString(a2, "GET /x HTTP/1.1\r\n")
 	waitUsed(t, tt, 3)
+	time.Sleep(2 * evictGrace) // a1 is past its grace
 	a3, abr3 := dialFrom(t, "127.0.0.2", tt.addr)
 	io.WriteString(a3, "GET /x HTTP/1.0\r\n\r\n")
 	if r, err := readResponse(abr3); err != nil || r.status != 404 {
