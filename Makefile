@@ -83,7 +83,7 @@ ipk: cross
 # The package's tests alone (they are part of "go test ./..." as well).
 # They need qemu-user-static, busybox and shellcheck, and skip what is missing.
 openwrt-test:
-	GOTOOLCHAIN=local go test ./openwrt/...
+	GOTOOLCHAIN=local go test -timeout 20m ./openwrt/...
 # --- end openwrt ---
 
 # --- bench (owned by harness) ---

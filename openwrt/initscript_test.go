@@ -2,10 +2,12 @@ package openwrt
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/BurntSushi/toml"
@@ -58,7 +60,7 @@ file = "/var/lib/opentracker/state"
 
 [system]
 chroot = ""
-user = "nobody"
+user = "opentracker"
 
 [livesync]
 listen = ""
@@ -92,7 +94,12 @@ func TestInitDefaults(t *testing.T) {
 		"set_param|stderr|1",
 		"set_param|file|" + s.conf,
 		"set_param|term_timeout|10",
+		"add_jail|opentracker",
+		"add_jail_mount|" + s.conf + "|/etc/passwd|/etc/group",
+		"add_jail_mount_rw|/var/lib/opentracker",
 		"close_instance",
+		"procd|respawn|3600|5|5", // procd's defaults: again after 5 s, 5 times an hour
+		"procd|unjailed",         // no ujail here
 		"procd|start",
 		"reload_trigger|opentracker",
 		"validation|opentracker_validate",
@@ -246,16 +253,16 @@ func TestInitBadValues(t *testing.T) {
 	cases := []struct {
 		name, uci, want string
 	}{
-		{"uinteger", "option interval 'soon'", "opentracker.main.interval='soon' is invalid (expected uinteger)"},
-		{"bool", "option enabled 'maybe'", "opentracker.main.enabled='maybe' is invalid (expected bool)"},
-		{"port", "option port '70000'", "opentracker.main.port='70000' is invalid (expected port)"},
+		{"uinteger", "option interval 'soon'", "opentracker.main.interval='soon' is invalid (expected uinteger: decimal digits, no leading zero)"},
+		{"bool", "option enabled 'maybe'", "opentracker.main.enabled='maybe' is invalid (expected bool: 1, yes, on, true, enabled or 0, no, off, false, disabled)"},
+		{"port", "option port '70000'", "opentracker.main.port='70000' is invalid (expected port: 1 to 65535)"},
 		{"mode", "option access_mode 'closed'", "opentracker.main.access_mode='closed' is invalid"},
 		{"missing list file", "option access_list '/nonexistent/whitelist'", "opentracker.main.access_list='/nonexistent/whitelist' is not a file"},
 		{"list outside the chroot", "option access_list '/nonexistent/whitelist'\n\toption chroot '/tmp'", "opentracker.main.access_list='/nonexistent/whitelist' is not a file inside chroot '/tmp'"},
 		{"mode without list", "option access_mode 'whitelist'", "opentracker.main.access_mode='whitelist' needs access_list"},
 		{"pipe without list", "option access_fifo_delete '/var/run/opentracker/delete'", "opentracker.main.access_fifo_delete='/var/run/opentracker/delete' needs access_mode whitelist or blacklist"},
-		{"admin network", "list admin '10.0.0.0/33'", "opentracker.main.admin='127.0.0.1 10.0.0.0/33' is invalid"},
-		{"admin address", "list admin 'localhost'", "opentracker.main.admin='127.0.0.1 localhost' is invalid"},
+		{"admin network", "list admin '10.0.0.0/33'", "opentracker.main.admin: '10.0.0.0/33' is invalid (expected an IP address or network ip/bits)"},
+		{"admin address", "list admin 'localhost'", "opentracker.main.admin: 'localhost' is invalid (expected an IP address or network ip/bits)"},
 		{"listen port", "list listen_tcp '0.0.0.0:99999'", "opentracker.main.listen_tcp: '0.0.0.0:99999' needs a port from 1 to 65535"},
 		{"listen host", "list listen_udp 'router.lan'", "opentracker.main.listen_udp: 'router.lan' is not an IP address"},
 		{"listen v4", "list listen_udp '256.1.1.1'", "opentracker.main.listen_udp: '256.1.1.1' is not an IP address"},
@@ -298,11 +305,23 @@ func TestInitCheckModeRejects(t *testing.T) {
 	s.uci(shippedUCI(t))
 	s.run("start", "STANDIN_REJECT=7: interval must be at least 60")
 	calls := s.calls()
-	if want := "logger|-t|opentracker|-p|daemon.err|" + s.conf + ".tmp:7: interval must be at least 60"; !hasLine(calls, want) {
+	if want := "logger|-t|opentracker|-p|daemon.err|" + s.conf + " (generated from /etc/config/opentracker): 7: interval must be at least 60"; !hasLine(calls, want) {
 		t.Errorf("no %q in:\n%s", want, strings.Join(calls, "\n"))
 	}
 	if hasLine(calls, "open_instance") || s.toml() != "" {
 		t.Errorf("started although the check failed:\n%s", strings.Join(calls, "\n"))
+	}
+	// A key of the generated TOML is logged as the UCI option it came
+	// from, once, without the daemon's own "opentracker:" prefix (logger
+	// adds one) or the temporary file's name.
+	stderr := s.run("start", "STANDIN_REJECT=9: announce.interval: 30 seconds is outside 60..86400")
+	calls = s.calls()
+	want := "opentracker.main.interval: 30 seconds is outside 60..86400"
+	if !hasLine(calls, "logger|-t|opentracker|-p|daemon.err|"+want) || !strings.Contains(stderr, "opentracker: "+want+"\n") {
+		t.Errorf("no %q in:\n%s\nstderr: %s", want, strings.Join(calls, "\n"), stderr)
+	}
+	if strings.Contains(stderr, ".tmp") || strings.Contains(stderr, "opentracker: opentracker:") {
+		t.Errorf("stderr names the temporary file or doubles the prefix: %s", stderr)
 	}
 	if _, err := os.Stat(s.conf + ".tmp"); !os.IsNotExist(err) {
 		t.Errorf("rejected file left behind: %v", err)
@@ -369,11 +388,11 @@ func TestInitReload(t *testing.T) {
 		t.Errorf("reload after that start:\n%s", strings.Join(calls, "\n"))
 	}
 
-	// Stopped: a reload starts the daemon instead of signalling nobody.
+	// Stopped: a reload starts the daemon (the signal reaches nobody).
 	s.run("stop")
 	s.calls()
 	s.run("reload")
-	if calls = s.calls(); !hasLine(calls, "procd|start") || hasPrefix(calls, "send_signal") {
+	if calls = s.calls(); !hasLine(calls, "procd|start") || !hasLine(calls, "procd|signal|none") {
 		t.Errorf("reload of a stopped service:\n%s", strings.Join(calls, "\n"))
 	}
 
@@ -387,7 +406,7 @@ func TestInitReload(t *testing.T) {
 	if hasPrefix(calls, "kill|") || hasPrefix(calls, "open_service") {
 		t.Errorf("a bad value must leave the running daemon alone:\n%s", strings.Join(calls, "\n"))
 	}
-	if !hasLine(calls, "logger|-t|opentracker|-p|daemon.err|opentracker.main.interval='x' is invalid (expected uinteger)") ||
+	if !hasLine(calls, "logger|-t|opentracker|-p|daemon.err|opentracker.main.interval='x' is invalid (expected uinteger: decimal digits, no leading zero)") ||
 		!hasLine(calls, "logger|-t|opentracker|-p|daemon.err|errors in /etc/config/opentracker, opentracker keeps running as it was") {
 		t.Errorf("bad value on reload not logged:\n%s", strings.Join(calls, "\n"))
 	}
@@ -424,7 +443,7 @@ func TestInitWithDaemon(t *testing.T) {
 	port := freePort(t)
 	uci := shippedUCI(t)
 	uci = strings.Replace(uci, "option port '6969'", "option port '"+itoa(port)+"'", 1)
-	// The daemon writes its state as "nobody": a directory it can reach.
+	// The daemon writes its state as its user: a directory it can reach.
 	stateDir, err := os.MkdirTemp("", "opentracker-state-")
 	if err != nil {
 		t.Fatal(err)
@@ -434,8 +453,10 @@ func TestInitWithDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	uci = strings.Replace(uci, "option state_file '/var/lib/opentracker/state'", "option state_file '"+stateDir+"/state'", 1)
-	if os.Geteuid() != 0 {
-		uci = strings.Replace(uci, "option user 'nobody'", "option user ''", 1)
+	// As root the daemon drops to the user: this machine has no
+	// "opentracker" (the package's postinst makes it on a router).
+	if os.Geteuid() == 0 {
+		uci = strings.Replace(uci, "option user 'opentracker'", "option user 'nobody'", 1)
 	}
 	s.uci(uci)
 	stderr := s.run("start")
@@ -504,5 +525,193 @@ func TestInitStateDirWarning(t *testing.T) {
 		if hasPrefix(calls, warn) != c.wantAWarn || !hasLine(calls, "open_instance") || hasPrefix(calls, "chown|") {
 			t.Errorf("mode %o uid %d gid %d: want a warning %v, no chown, and the instance:\n%s", c.mode, c.uid, c.gid, c.wantAWarn, strings.Join(calls, "\n"))
 		}
+	}
+}
+
+// A jsonfilter that ignores standard input (recorded at upstream's HEAD)
+// makes procd_running always false. The reload with an unchanged TOML must
+// still deliver SIGHUP; the "start" it adds leaves the running daemon alone.
+func TestInitReloadWithoutProcdRunning(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t, "")
+	s.env = append(s.env, "STANDIN_JSONFILTER=ignores-stdin")
+	s.uci(shippedUCI(t))
+	s.run("start")
+	s.calls()
+	s.run("reload")
+	calls := s.calls()
+	if !hasLine(calls, "procd|signal|HUP") || !hasLine(calls, "procd|unchanged") || hasLine(calls, "procd|restart") {
+		t.Errorf("reload with an unchanged TOML, procd_running false:\n%s", strings.Join(calls, "\n"))
+	}
+	// Stopped, the same reload starts the daemon.
+	s.run("stop")
+	s.calls()
+	s.run("reload")
+	if calls = s.calls(); !hasLine(calls, "procd|signal|none") || !hasLine(calls, "procd|start") {
+		t.Errorf("reload of a stopped service, procd_running false:\n%s", strings.Join(calls, "\n"))
+	}
+}
+
+// With ujail installed procd jails the daemon: the generated TOML, passwd
+// and group read-only, the access list's directory read-only, the state
+// directory and the access pipes' directory writable, nothing else. The pipes are made for the
+// daemon's user.
+func TestInitJail(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t, "")
+	s.env = append(s.env, "STANDIN_UJAIL=1")
+	wl := filepath.Join(s.dir, "whitelist")
+	if err := os.WriteFile(wl, []byte("0123456789abcdef0123456789abcdef01234567\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(s.dir, "lib", "state")
+	add := filepath.Join(s.dir, "run", "add")
+	s.uci(`config opentracker 'main'
+	list listen_udp '127.0.0.1'
+	option access_mode 'whitelist'
+	option access_list '` + wl + `'
+	option access_fifo_add '` + add + `'
+	option state_file '` + state + `'
+`)
+	stderr := s.run("start")
+	calls := s.calls()
+	want := "procd|jail|" + s.conf + ":ro|/etc/passwd:ro|/etc/group:ro|" + s.dir + ":ro|" + filepath.Dir(state) + ":rw|" + filepath.Dir(add) + ":rw"
+	if !hasLine(calls, want) {
+		t.Errorf("no %q in:\n%s\nstderr: %s", want, strings.Join(calls, "\n"), stderr)
+	}
+	if st, err := os.Stat(add); err != nil || st.Mode()&os.ModeNamedPipe == 0 || st.Mode().Perm() != 0o600 {
+		t.Errorf("access pipe %s: %v %v, want a named pipe, mode 0600", add, st, err)
+	}
+	for _, w := range []string{"chown|opentracker|" + add, "chown|opentracker|" + filepath.Dir(state)} {
+		if !hasLine(calls, w) {
+			t.Errorf("no %q in:\n%s", w, strings.Join(calls, "\n"))
+		}
+	}
+	// With a chroot, the jail holds that directory instead.
+	s.uci("config opentracker 'main'\n\tlist listen_udp '127.0.0.1'\n\toption chroot '" + s.dir + "'\n\toption state_file '/state'\n")
+	s.run("start")
+	calls = s.calls()
+	if want := "procd|jail|" + s.conf + ":ro|/etc/passwd:ro|/etc/group:ro|" + s.dir + ":rw"; !hasLine(calls, want) {
+		t.Errorf("no %q in:\n%s", want, strings.Join(calls, "\n"))
+	}
+}
+
+// As on a router, the daemon runs as the package's user "opentracker" and
+// the files it writes are that user's. This machine has no such user, so
+// the daemon runs in a mount namespace whose /etc/passwd is the router's
+// (testdata/passwd, as the package's postinst leaves it); everything else
+// is real: the init script's command line, the state directory and access
+// pipe it prepared, the daemon's privilege drop, its state file.
+func TestInitDaemonRunsAsItsUser(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (chown, a mount namespace)")
+	}
+	unshare := needTool(t, "unshare", "util-linux")
+	if b, err := exec.Command(unshare, "-m", "true").CombinedOutput(); err != nil {
+		t.Skipf("no mount namespace here: %v %s", err, b)
+	}
+	bin := nativeBinary(t)
+	s := newSandbox(t, bin)
+	// The daemon, once it is "opentracker", must reach the sandbox.
+	for d := s.dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wl := filepath.Join(s.dir, "whitelist")
+	if err := os.WriteFile(wl, []byte("0123456789abcdef0123456789abcdef01234567\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	state := filepath.Join(s.dir, "lib", "state")
+	add := filepath.Join(s.dir, "run", "add")
+	s.uci(`config opentracker 'main'
+	option port '` + itoa(port) + `'
+	list listen_tcp '127.0.0.1'
+	list listen_udp '127.0.0.1'
+	option access_mode 'blacklist'
+	option access_list '` + wl + `'
+	option access_fifo_add '` + add + `'
+	option state_file '` + state + `'
+`)
+	stderr := s.run("start")
+	var argv []string
+	for _, l := range instance(s.calls()) {
+		if c, ok := strings.CutPrefix(l, "set_param|command|"); ok {
+			argv = strings.Split(c, "|")
+		}
+	}
+	if len(argv) == 0 {
+		t.Fatalf("not started: %s", stderr)
+	}
+	passwd := filepath.Join(repoRoot(t), "openwrt", "testdata", "passwd")
+	cmd := append([]string{unshare, "-m", "sh", "-c", `mount --bind "$0" /etc/passwd && exec "$@"`, passwd}, argv...)
+	d := startDaemon(t, nil, cmd, []string{"PATH=" + os.Getenv("PATH"), "GOMEMLIMIT=32MiB"})
+	d.waitLog(t, "running as opentracker (uid 32768, gid 32768)")
+	d.waitLog(t, "listening udp 127.0.0.1:"+itoa(port))
+	announce(t, "127.0.0.1:"+itoa(port))
+	d.stop(t)
+	for _, p := range []string{state, add, filepath.Dir(state)} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 32768 {
+			t.Errorf("%s is owned by uid %d, want opentracker's 32768", p, sys.Uid)
+		}
+	}
+}
+
+// An upgrade from a package that ran the daemon as "nobody" leaves the
+// state directory and file "nobody"'s (mode 0600): the new user could
+// neither read nor replace them. A directory holding nothing but the
+// daemon's files is given to the user; one holding anything else is only
+// warned about.
+func TestInitStateDirOfAnotherUser(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (chown)")
+	}
+	s := newSandbox(t, "")
+	dir := filepath.Join(s.dir, "lib")
+	state := filepath.Join(dir, "state")
+	prepare := func(files ...string) {
+		os.RemoveAll(dir)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range append(files, dir) {
+			if f != dir {
+				if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chown(f, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.uci("config opentracker 'main'\n\tlist listen_udp '127.0.0.1'\n\toption state_file '" + state + "'\n")
+	warn := "logger|-t|opentracker|-p|daemon.warn|opentracker.main.state_file: directory '" + dir + "' is not writable by 'opentracker'"
+
+	prepare(state, state+".bak", filepath.Join(dir, ".opentracker-state-123"))
+	s.run("start")
+	calls := s.calls()
+	for _, want := range []string{"chown|opentracker|" + dir, "chown|opentracker|" + state, "chown|opentracker|" + state + ".bak"} {
+		if !hasLine(calls, want) {
+			t.Errorf("no %q in:\n%s", want, strings.Join(calls, "\n"))
+		}
+	}
+	if hasPrefix(calls, warn) {
+		t.Errorf("warned although the directory was given to the user:\n%s", strings.Join(calls, "\n"))
+	}
+
+	prepare(state, filepath.Join(dir, "whitelist"))
+	s.run("start")
+	calls = s.calls()
+	if !hasPrefix(calls, warn) || hasPrefix(calls, "chown|") {
+		t.Errorf("a directory with other files: want a warning and no chown:\n%s", strings.Join(calls, "\n"))
 	}
 }

@@ -130,7 +130,11 @@ pack_one() {
 Package: opentracker
 Version: $pkgver
 Depends: libc
+Conflicts: opentracker6
+Require-User: opentracker:opentracker
 SourceName: opentracker
+License: MIT
+LicenseFiles: LICENSE
 Section: net
 URL: https://github.com/opentracker-go/opentracker
 Architecture: $arch

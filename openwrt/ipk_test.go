@@ -78,6 +78,11 @@ func TestIPKLayout(t *testing.T) {
 			for k, v := range map[string]string{
 				"Package": "opentracker", "Version": "1.2.3-r4", "Architecture": arch,
 				"Depends": "libc", "Section": "net",
+				// The feed's C package provides opentracker6; its own
+				// name is this package's.
+				"Conflicts":    "opentracker6",
+				"Require-User": "opentracker:opentracker",
+				"License":      "MIT", "LicenseFiles": "LICENSE",
 				"Installed-Size": strconv.Itoa(len(p.dataRaw)),
 			} {
 				if f[k] != v {
@@ -234,5 +239,72 @@ func TestIPKMaintainerScripts(t *testing.T) {
 				t.Errorf("%s %s recorded %q, want %q", c.script, run.name, got, run.want)
 			}
 		}
+	}
+}
+
+// The real default_postinst makes the users and groups of the control
+// file's Require-User field (add_group_and_user): the functions.sh stand-in
+// models it, and the package's postinst, run as opkg runs it, creates the
+// "opentracker" user and group once, as testdata/passwd (the init script
+// tests' passwd) has them.
+func TestIPKCreatesUser(t *testing.T) {
+	needTool(t, "busybox", "busybox")
+	out := pack(t, fakeBins(t), packEnv, "mipsel_24kc")
+	p := readIPK(t, filepath.Join(out, "opentracker_1.2.3-r4_mipsel_24kc.ipk"))
+	root := t.TempDir()
+	info := filepath.Join(root, "usr", "lib", "opkg", "info")
+	for _, d := range []string{info, filepath.Join(root, "lib"), filepath.Join(root, "etc")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lib, err := os.ReadFile(filepath.Join(repoRoot(t), "openwrt", "testdata", "standin", "functions.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// OpenWrt's base-files passwd and group, abridged.
+	files := map[string]string{
+		"lib/functions.sh":                       string(lib),
+		"etc/passwd":                             "root:x:0:0:root:/root:/bin/ash\ndaemon:*:1:1:daemon:/var:/bin/false\nnobody:*:65534:65534:nobody:/var:/bin/false\n",
+		"etc/group":                              "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n",
+		"etc/shadow":                             "root:::0:99999:7:::\n",
+		"usr/lib/opkg/info/opentracker.control":  string(p.control["./control"].body),
+		"usr/lib/opkg/info/opentracker.postinst": string(p.control["./postinst"].body),
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ { // install, then an upgrade
+		cmd := exec.Command("busybox", "ash", filepath.Join(info, "opentracker.postinst"), "configure")
+		cmd.Env = []string{"IPKG_INSTROOT=" + root, "STANDIN_LOG=" + filepath.Join(root, "log"), "PATH=" + os.Getenv("PATH")}
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("postinst: %v\n%s", err, b)
+		}
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	testPasswd, err := os.ReadFile(filepath.Join(repoRoot(t), "openwrt", "testdata", "passwd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUser := "opentracker:x:32768:32768:opentracker:/var/run/opentracker:/bin/false\n"
+	if got := read("etc/passwd"); strings.Count(got, "\nopentracker:") != 1 || !strings.HasSuffix(got, wantUser) {
+		t.Errorf("passwd:\n%s\nwant one line %q", got, wantUser)
+	}
+	if !strings.Contains(string(testPasswd), wantUser) {
+		t.Errorf("testdata/passwd lacks the user the package makes: %q", wantUser)
+	}
+	if got := read("etc/group"); !strings.HasSuffix(got, "\nopentracker:x:32768:opentracker\n") {
+		t.Errorf("group:\n%s", got)
+	}
+	if got := read("etc/shadow"); strings.Count(got, "\nopentracker:") != 1 {
+		t.Errorf("shadow:\n%s", got)
 	}
 }

@@ -23,6 +23,7 @@ var shellScripts = []string{
 	"openwrt/testdata/standin/bin/logger",
 	"openwrt/testdata/standin/bin/chown",
 	"openwrt/testdata/standin/bin/mkdir",
+	"openwrt/testdata/standin/bin/mkfifo",
 	"openwrt/testdata/standin/bin/opentracker",
 }
 
@@ -98,6 +99,10 @@ func TestFeedMakefile(t *testing.T) {
 		"include $(INCLUDE_DIR)/package.mk\n",
 		"include ../../lang/golang/golang-package.mk\n",
 		"DEPENDS:=$(GO_ARCH_DEPENDS)\n",
+		"PKG_LICENSE:=MIT\n",
+		"PKG_LICENSE_FILES:=LICENSE\n",
+		"CONFLICTS:=opentracker6\n",
+		"USERID:=opentracker:opentracker\n",
 		"define Package/opentracker/conffiles\n/etc/config/opentracker\nendef\n",
 		"$(call GoPackage/Package/Install/Bin,$(1))",
 		"$(eval $(call GoBinPackage,opentracker))\n",
@@ -125,6 +130,9 @@ func TestFeedMakefile(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root, m[1])); err != nil {
 			t.Errorf("Makefile installs %s: %v", m[1], err)
 		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "LICENSE")); err != nil || !strings.HasPrefix(string(b), "MIT License\n\nCopyright (c) ") || !strings.Contains(string(b), "opentracker-go authors") {
+		t.Errorf("PKG_LICENSE_FILES: LICENSE is not the MIT licence of the opentracker-go authors (%v)", err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "cmd", "opentracker")); err != nil {
 		t.Errorf("GO_PKG_BUILD_PKG: %v", err)

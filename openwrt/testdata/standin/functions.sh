@@ -13,6 +13,7 @@
 
 CONFIG_SECTION=""
 CONFIG_NUM_SECTIONS=0
+CONFIG_LIST_STATE=""
 
 config() {
 	local name="$2"
@@ -32,6 +33,7 @@ list() {
 	local name="$1" len
 	shift
 	eval "len=\${CONFIG_${CONFIG_SECTION}_${name}_LENGTH:-0}"
+	[ "$len" != 0 ] || CONFIG_LIST_STATE="$CONFIG_LIST_STATE ${CONFIG_SECTION}_${name}"
 	len=$((len + 1))
 	eval "CONFIG_${CONFIG_SECTION}_${name}_ITEM${len}=\$*"
 	eval "CONFIG_${CONFIG_SECTION}_${name}_LENGTH=\$len"
@@ -44,7 +46,15 @@ list() {
 
 package() { return 0; }
 
+# Like the real uci_load, a second config_load forgets the lists read by the
+# first (not the options).
 config_load() {
+	local v
+	for v in $CONFIG_LIST_STATE; do
+		eval "CONFIG_${v}=; CONFIG_${v}_LENGTH="
+	done
+	CONFIG_LIST_STATE=""
+	CONFIG_NUM_SECTIONS=0
 	[ -f "$UCI_CONFIG_DIR/$1" ] || return 0
 	# shellcheck source=/dev/null
 	. "$UCI_CONFIG_DIR/$1"
@@ -85,9 +95,62 @@ user_exists() {
 	grep -qs "^$1:" "${STANDIN_PASSWD:-/etc/passwd}"
 }
 
+# default_postinst records its call and, as the real one does first, makes
+# the users and groups the package's control file asks for.
 default_postinst() {
-	local IFS="|"
-	echo "default_postinst|$*" >>"$STANDIN_LOG"
+	(
+		IFS="|"
+		echo "default_postinst|$*" >>"$STANDIN_LOG"
+	)
+	_standin_add_group_and_user "$(basename "${1%.*}")"
+}
+
+# The real add_group_and_user, user_add and group_add_next, reduced: for
+# each "user[=uid]:group[=gid]" of the control file's Require-User field,
+# the group is made (with the first free gid from 32768 when none is
+# given), then the user (first free uid from 32768, home /var/run/<user>,
+# shell /bin/false, a shadow entry), and the user joins the group. Existing
+# users and groups are kept.
+_standin_add_group_and_user() {
+	local root="${IPKG_INSTROOT}" rusers tuple uname gname uid gid oIFS="$IFS"
+	rusers="$(sed -ne 's/^Require-User: *//p' "$root/usr/lib/opkg/info/$1.control" 2>/dev/null)"
+	for tuple in $rusers; do
+		IFS=":"
+		# shellcheck disable=SC2086 # split on purpose
+		set -- $tuple
+		uname="$1" gname="${2-}"
+		IFS="="
+		# shellcheck disable=SC2086
+		set -- $uname
+		uname="$1" uid="${2-}"
+		# shellcheck disable=SC2086
+		set -- $gname
+		gname="${1-}" gid="${2-}"
+		IFS="$oIFS"
+		if [ -n "$gname" ]; then
+			if grep -qs "^$gname:" "$root/etc/group"; then
+				gid="$(grep -s "^$gname:" "$root/etc/group" | cut -d: -f3)"
+			else
+				if [ -z "$gid" ]; then
+					gid=32768
+					while cut -d: -f3 "$root/etc/group" | grep -qx "$gid"; do gid=$((gid + 1)); done
+				fi
+				echo "$gname:x:$gid:" >>"$root/etc/group"
+			fi
+		fi
+		if [ -n "$uname" ] && ! grep -qs "^$uname:" "$root/etc/passwd"; then
+			if [ -z "$uid" ]; then
+				uid=32768
+				while cut -d: -f3 "$root/etc/passwd" | grep -qx "$uid"; do uid=$((uid + 1)); done
+			fi
+			[ -n "$gid" ] || gid="$uid"
+			echo "$uname:x:$uid:$gid:$uname:/var/run/$uname:/bin/false" >>"$root/etc/passwd"
+			echo "$uname:x:0:0:99999:7:::" >>"$root/etc/shadow"
+		fi
+		if [ -n "$uname" ] && [ -n "$gname" ] && ! grep -s "^$gname:" "$root/etc/group" | cut -d: -f4 | grep -q "$uname"; then
+			sed -i "s/^\($gname:.*[^:]\)\$/\1,$uname/; s/^\($gname:[^:]*:[^:]*:\)\$/\1$uname/" "$root/etc/group"
+		fi
+	done
 }
 
 default_prerm() {

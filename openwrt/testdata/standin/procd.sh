@@ -22,17 +22,27 @@ procd_close_service() {
 	_standin_record close_service
 }
 
-# A small model of what procd does with a declared instance, enough to test
-# reload logic: the instance's parameters, with the md5 of each "file", are
-# compared with the previous declaration (kept in STANDIN_LOG's directory).
-# New: "procd|start"; different: "procd|restart", or "procd|signal|SIG" when
-# reload_signal is set (procd's instance_restart); equal: "procd|unchanged".
+# A small model of what procd does with a declared instance, from procd's
+# service/instance.c and what was recorded under the real procd: the
+# instance's parameters, with the md5 of each "file", are compared with the
+# previous declaration (kept in STANDIN_LOG's directory). New: "procd|start";
+# different: "procd|restart", or "procd|signal|SIG" when reload_signal is
+# set (instance_restart); equal: "procd|unchanged". It also records what
+# procd makes of the parameters: "procd|respawn|THRESHOLD|TIMEOUT|RETRY"
+# (procd.sh fills in 3600 5 5 for a bare "respawn": a crashed daemon is
+# started again after 5 s, and given up after 5 crashes within 3600 s) and
+# "procd|jail|MOUNTS" when the instance asks for a jail and ujail exists
+# (STANDIN_UJAIL=1), "procd|unjailed" when it asks for one without ujail
+# (procd then runs it unjailed unless "requirejail" is given).
 _standin_state() { echo "${STANDIN_LOG%/*}/procd.instance"; }
 
 procd_open_instance() {
 	_standin_record open_instance "$@"
 	_standin_inst=""
 	_standin_sig=""
+	_standin_respawn=""
+	_standin_jail=""
+	_standin_mounts=""
 }
 
 procd_set_param() {
@@ -41,6 +51,10 @@ procd_set_param() {
 	case "$1" in
 	file) _standin_inst="$_standin_inst|$(md5sum <"$2")" ;;
 	reload_signal) _standin_sig="$2" ;;
+	respawn)
+		shift
+		_standin_respawn="${1:-3600}|${2:-5}|${3:-5}"
+		;;
 	esac
 }
 
@@ -49,6 +63,15 @@ procd_append_param() { _standin_record append_param "$@"; }
 procd_close_instance() {
 	_standin_record close_instance
 	local state old
+	[ -z "$_standin_respawn" ] || _standin_record procd respawn "$_standin_respawn"
+	if [ -n "$_standin_jail" ]; then
+		if [ "${STANDIN_UJAIL:-0}" = 1 ]; then
+			_standin_record procd jail "${_standin_mounts#|}"
+		else
+			_standin_record procd unjailed
+		fi
+		_standin_inst="$_standin_inst|jail$_standin_mounts"
+	fi
 	state="$(_standin_state)"
 	if [ ! -f "$state" ]; then
 		_standin_record procd start
@@ -72,10 +95,40 @@ procd_kill() {
 	rm -f "$(_standin_state)"
 }
 
-procd_running() { [ -f "$(_standin_state)" ]; }
-procd_send_signal() { _standin_record send_signal "$@"; }
-procd_add_jail() { _standin_record add_jail "$@"; }
-procd_add_jail_mount() { _standin_record add_jail_mount "$@"; }
+# procd_running asks "ubus call service list" and reads the answer with
+# jsonfilter. STANDIN_JSONFILTER=ignores-stdin models the jsonfilter that
+# was recorded ignoring its standard input: the answer is then always "no".
+procd_running() {
+	[ "${STANDIN_JSONFILTER:-}" != ignores-stdin ] || return 1
+	[ -f "$(_standin_state)" ]
+}
+
+# procd signals the running instance; without one the call does nothing.
+procd_send_signal() {
+	_standin_record send_signal "$@"
+	if [ -f "$(_standin_state)" ]; then
+		_standin_record procd signal "$3"
+	else
+		_standin_record procd signal none
+	fi
+}
+
+procd_add_jail() {
+	_standin_record add_jail "$@"
+	_standin_jail="$*"
+}
+
+procd_add_jail_mount() {
+	local p
+	_standin_record add_jail_mount "$@"
+	for p in "$@"; do _standin_mounts="$_standin_mounts|$p:ro"; done
+}
+
+procd_add_jail_mount_rw() {
+	local p
+	_standin_record add_jail_mount_rw "$@"
+	for p in "$@"; do _standin_mounts="$_standin_mounts|$p:rw"; done
+}
 
 # The real one runs the function to export its schema to ubus; here we only
 # record that the named function exists.
