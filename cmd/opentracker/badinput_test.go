@@ -63,10 +63,11 @@ func TestBadInputAnswers(t *testing.T) {
 		{"stray argument", []string{"-t", "config.toml"}, 2, `unexpected argument "config.toml"`},
 		{"list line too long", []string{"-f", writeFile(t, dir, "l.toml", listen+"[access]\nmode = \"whitelist\"\nlist = \""+long+"\"\n")},
 			1, long + ":2: line longer than"},
+		// The state directory: a warning (the init script makes it after
+		// -t; the tracker serves without its state), and a failed save at
+		// exit exits non-zero (TestFailedLastSaveExitsNonZero).
 		{"state directory missing (-t)", []string{"-t", "-l", filepath.Join(dir, "nowhere", "state")},
-			1, "state.file " + filepath.Join(dir, "nowhere", "state") + ": directory " + filepath.Join(dir, "nowhere") + " does not exist"},
-		{"state directory missing (start)", []string{"-f", writeFile(t, dir, "s.toml", listen), "-l", filepath.Join(dir, "nowhere", "state")},
-			1, "does not exist"},
+			0, "warning: state.file " + filepath.Join(dir, "nowhere", "state") + ": directory " + filepath.Join(dir, "nowhere") + " does not exist: the state cannot be saved"},
 	}
 	if os.Geteuid() == 0 {
 		ro := filepath.Join(dir, "rootonly")
@@ -77,7 +78,7 @@ func TestBadInputAnswers(t *testing.T) {
 			code int
 			want string
 		}{"state directory the dropped user cannot write", []string{"-t", "-u", "nobody", "-l", filepath.Join(ro, "state")},
-			1, "is not writable by uid"})
+			0, "is not writable by uid"})
 	}
 	for _, c := range cases {
 		code, out := runDaemon(t, c.args...)
@@ -167,5 +168,16 @@ func TestUDPPortZeroRefused(t *testing.T) {
 	}
 	if r := announce(6001, 2); binary.BigEndian.Uint32(r) != 1 || len(r) != 20 || binary.BigEndian.Uint32(r[12:]) != 1 {
 		t.Fatalf("the next peer was given %q (want itself alone, no peers)", r)
+	}
+}
+
+// TestStateDirectoryWarnedAtStart: the daemon says at start, not at the
+// first save, that its state directory is missing, and serves anyway.
+func TestStateDirectoryWarnedAtStart(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nowhere", "state")
+	d := startDaemon(t, "[state]\nfile = \""+missing+"\"\n")
+	d.waitLog(t, "state.file "+missing+": directory "+filepath.Dir(missing)+" does not exist: the state cannot be saved")
+	if code, _ := get(t, d.tcp[0], announceURL("aaaaaaaaaaaaaaaaaaaa", 7001, 1, "")); code != 200 {
+		t.Fatalf("not serving: %d", code)
 	}
 }

@@ -170,8 +170,9 @@ func serve(cfg *config.Config, lg logs) error {
 		info.Print(did)
 	}
 	if err := checkStateDirNow(cfg.State.File); err != nil {
-		closeAll()
-		return err
+		// Serve anyway: the tracker works without its state, and the
+		// exit status reports the failed save at shutdown.
+		warn.Printf("%v: the state cannot be saved", err)
 	}
 	if n, err := acl.Reload(); err != nil {
 		closeAll()

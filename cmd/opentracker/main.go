@@ -49,9 +49,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if o.check {
+		// A warning, not a failure: the OpenWrt init script checks the
+		// configuration before it makes the state directory for the
+		// daemon's user, and the tracker serves without its state.
 		if err := checkStateDir(cfg); err != nil {
-			lg.warn.Print(err)
-			return 1
+			lg.warn.Printf("warning: %v: the state cannot be saved", err)
 		}
 		name := o.configFile
 		if name == "" {

@@ -13,7 +13,7 @@ import (
 // checkStateDir checks, before anything runs, that the user the daemon
 // will run as can save state.file: as it will be after the privilege drop
 // (system.user, the path inside system.chroot). -t uses it, so that a
-// missing or read-only directory is found before the first save fails.
+// missing or read-only directory is reported before the first save fails.
 func checkStateDir(cfg *config.Config) error {
 	f := cfg.State.File
 	if f == "" {
