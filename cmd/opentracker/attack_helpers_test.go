@@ -49,6 +49,12 @@ type attack struct {
 	connects atomic.Int64 // connections made
 	closed   atomic.Int64 // closed by the server
 	held     atomic.Int64 // open now
+
+	// Open connections, closed by stop: attackers block in reads without
+	// polling, so that thousands of them cost the test process (under the
+	// race detector too) little CPU beside the daemon's.
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
 }
 
 // attackSource is the source address of attacker i.
@@ -60,7 +66,7 @@ func attackSource(i int) *net.TCPAddr {
 // limit at the latest.
 func startAttack(t *testing.T, target netip.AddrPort, kind attackKind, n int, every, limit time.Duration) *attack {
 	t.Helper()
-	a := &attack{kind: kind, every: every, stopc: make(chan struct{})}
+	a := newAttack(kind, every)
 	timer := time.AfterFunc(limit, a.stop)
 	t.Cleanup(func() { timer.Stop(); a.stop() })
 	for i := 0; i < n; i++ {
@@ -73,13 +79,39 @@ func startAttack(t *testing.T, target netip.AddrPort, kind attackKind, n int, ev
 	return a
 }
 
+func newAttack(kind attackKind, every time.Duration) *attack {
+	return &attack{kind: kind, every: every, stopc: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+}
+
 var stopOnce sync.Map
 
 func (a *attack) stop() {
 	if _, done := stopOnce.LoadOrStore(a, true); !done {
 		close(a.stopc)
+		a.mu.Lock()
+		for c := range a.conns {
+			c.Close()
+		}
+		a.mu.Unlock()
 		a.wg.Wait()
 	}
+}
+
+// track registers c to be closed by stop; false if stop came first.
+func (a *attack) track(c net.Conn) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped() {
+		return false
+	}
+	a.conns[c] = struct{}{}
+	return true
+}
+
+func (a *attack) untrack(c net.Conn) {
+	a.mu.Lock()
+	delete(a.conns, c)
+	a.mu.Unlock()
 }
 
 func (a *attack) stopped() bool {
@@ -100,12 +132,17 @@ func (a *attack) run(i int, target netip.AddrPort) {
 			a.pause(50 * time.Millisecond)
 			continue
 		}
+		if !a.track(c) {
+			c.Close()
+			return
+		}
 		a.connects.Add(1)
 		a.held.Add(1)
 		if a.hold(c, i) {
 			a.closed.Add(1)
 		}
 		a.held.Add(-1)
+		a.untrack(c)
 		c.Close()
 		a.pause(10 * time.Millisecond)
 	}
@@ -122,19 +159,24 @@ func (a *attack) pause(d time.Duration) {
 // attack stops (false).
 func (a *attack) hold(c net.Conn, i int) bool {
 	var buf [4096]byte
-	// waitClose reads for d; it reports whether the server closed.
+	// waitClose reads for d (0: until closed); it reports whether the
+	// server closed the connection (rather than d passing or stop).
 	waitClose := func(d time.Duration) (closed bool) {
-		end := time.Now().Add(d)
-		for time.Now().Before(end) && !a.stopped() {
-			c.SetReadDeadline(time.Now().Add(min(200*time.Millisecond, time.Until(end))))
-			if _, err := c.Read(buf[:]); err != nil {
-				if ne, ok := err.(net.Error); ok && ne.Timeout() {
-					continue
-				}
-				return true
-			}
+		var deadline time.Time
+		if d > 0 {
+			deadline = time.Now().Add(d)
 		}
-		return false
+		c.SetReadDeadline(deadline)
+		for {
+			_, err := c.Read(buf[:])
+			if err == nil {
+				continue // a reply to the first request, or a 503
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() || a.stopped() {
+				return false
+			}
+			return true
+		}
 	}
 	req := fmt.Sprintf("GET /announce?info_hash=%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%%AA%02X&peer_id=-XX0001-%012d&port=%d&left=1 HTTP/1.1\r\nHost: tracker\r\n\r\n", i%256, i, 1000+i%60000)
 	switch a.kind {
@@ -158,21 +200,13 @@ func (a *attack) hold(c net.Conn, i int) bool {
 			}
 		}
 	case silent:
-		for !a.stopped() {
-			if waitClose(time.Second) {
-				return true
-			}
-		}
+		return waitClose(0)
 	case bigPartial:
 		big := "GET /announce?x=" + strings.Repeat("a", 4000-16)
 		if _, err := io.WriteString(c, big); err != nil {
 			return true
 		}
-		for !a.stopped() {
-			if waitClose(time.Second) {
-				return true
-			}
-		}
+		return waitClose(0)
 	}
 	return false
 }

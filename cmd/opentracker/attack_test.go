@@ -82,7 +82,7 @@ func TestHTTPPerAddressCapEndToEnd(t *testing.T) {
 	d := startDaemon(t, "[http]\nmax_connections = 64\nmax_connections_per_address = 8\n")
 	target := d.tcp[0]
 	// 40 attackers, all from 127.0.0.2 (attackSource(250*k) is .2).
-	a := &attack{kind: trickle, every: time.Second, stopc: make(chan struct{})}
+	a := newAttack(trickle, time.Second)
 	t.Cleanup(a.stop)
 	for i := 0; i < 40; i++ {
 		a.wg.Add(1)

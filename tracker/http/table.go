@@ -44,7 +44,8 @@ const evictWait = time.Second
 // MaxConnections*MaxRequestBytes, counted in /stats?mode=store.
 //
 // A full table does not make new clients wait behind held connections: an
-// accept evicts the slot that has waited longest, keep-alive idle ones
+// accept evicts the slot that has waited longest (from MaxConnections-32
+// slots in use on, so that it need not wait for that slot to come back), keep-alive idle ones
 // first, then ones whose request has not arrived whole, then ones blocked
 // writing to a client that does not read. Connections answering a request
 // are never evicted. A source address (other than a trusted proxy) holding
@@ -55,6 +56,7 @@ type connTable struct {
 	slab    []byte        // all the read buffers, pointer-free
 	used    *atomic.Int64 // stats.Counters.ConnsOpen
 	perAddr int
+	evictAt int // slots in use from which an accept evicts (n - reserveFor(n))
 	exempt  logic.Networks
 	epoch   time.Time // since values are nanoseconds from here
 
@@ -69,6 +71,7 @@ func newConnTable(s *Server, n, perAddr int, exempt logic.Networks) *connTable {
 		free:    make(chan *conn, n),
 		slab:    make([]byte, n*MaxRequestBytes),
 		perAddr: perAddr,
+		evictAt: n - reserveFor(n),
 		exempt:  exempt,
 		epoch:   time.Now(),
 		count:   make(map[netip.Addr]int32, n),
@@ -85,6 +88,15 @@ func newConnTable(s *Server, n, perAddr int, exempt logic.Networks) *connTable {
 	}
 	return t
 }
+
+// reserveFor is how many of n slots are kept free while the table is
+// busy: an accept beyond n-reserve evicts a victim but does not wait for
+// its goroutine to give the slot back (a context switch or two), so that
+// accepts under a flood are pipelined instead of each waiting in turn.
+func reserveFor(n int) int { return min(32, n/8) }
+
+// inUse is the number of slots taken.
+func (t *connTable) inUse() int { return len(t.all) - len(t.free) }
 
 // now is the table's clock for since values.
 func (t *connTable) now() int64 { return int64(time.Since(t.epoch)) }
@@ -113,6 +125,9 @@ func (t *connTable) acquire(peer netip.Addr) (cn *conn, evicted bool) {
 			evicted = true
 		}
 		t.mu.Unlock()
+	}
+	if !evicted && t.inUse() >= t.evictAt {
+		evicted = t.evictOldest()
 	}
 	select {
 	case cn = <-t.free:
