@@ -208,9 +208,13 @@ func TestBlockedWriterEvicted(t *testing.T) {
 	if !blocked {
 		t.Fatal("the server never stopped reading")
 	}
-	for end := time.Now().Add(5 * time.Second); tt.srv.table.all[0].state.Load() != stWriting; time.Sleep(time.Millisecond) {
+	// The server still answers what it has read until its send buffer
+	// (autotuned up to megabytes) is full: wait until one write has been
+	// blocked for a while.
+	cn := &tt.srv.table.all[0]
+	for end := time.Now().Add(10 * time.Second); cn.state.Load() != stWriting || tt.srv.table.age(cn) < 2*evictGrace; time.Sleep(time.Millisecond) {
 		if time.Now().After(end) {
-			t.Fatalf("the slot is in state %d, not blocked writing", tt.srv.table.all[0].state.Load())
+			t.Fatalf("the slot is in state %d, not blocked writing", cn.state.Load())
 		}
 	}
 	if r := get(t, tt.addr, "/z"); r.status != 404 {
