@@ -116,3 +116,12 @@ bench-fill: bench-tools
 bench-soak: bench-tools
 	bin/otbench soak -ours bin/opentracker -duration 3m $(BENCH_FLAGS)
 # --- end bench ---
+
+# --- luci (owned by luci-app) ---
+# "make ipk" also packs build/openwrt/luci-app-opentracker_<version>_all.ipk
+# (the LuCI app: openwrt/luci/); "make ipk-luci" packs only that.
+.PHONY: ipk-luci
+ipk: ipk-luci
+ipk-luci:
+	$(OPENWRT_ENV) sh openwrt/luci/ipk.sh $(OPENWRT_OUT)
+# --- end luci ---

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -57,6 +58,7 @@ func serve(cfg *config.Config, lg logs) error {
 	admin, _ := logic.ParseNetworks(cfg.Access.Admin)
 	proxies, _ := logic.ParseNetworks(cfg.Access.Proxies)
 	counters := new(logic.Counters)
+	daemonState := &stats.DaemonState{AccessMode: mode.String()}
 	logf := func(format string, args ...any) { warn.Printf(format, args...) }
 	interval := time.Duration(cfg.Announce.Interval) * time.Second
 
@@ -75,7 +77,7 @@ func serve(cfg *config.Config, lg logs) error {
 		IPFromQuery:    cfg.Access.IPFromQuery,
 		Logf:           logf,
 		Infof:          info.Printf,
-		Stats:          &stats.Pages{Store: store, Counters: counters, Version: version},
+		Stats:          &stats.Pages{Store: store, Counters: counters, Version: version, Daemon: daemonState},
 	}, tracker)
 	packets, err := udp.NewServer(udp.Config{
 		MaxNumWant: cfg.Announce.MaxNumWant,
@@ -117,6 +119,7 @@ func serve(cfg *config.Config, lg logs) error {
 		binds++
 		info.Printf("listening tcp %s", ln.Addr())
 	}
+	var udpPorts []uint16
 	for _, a := range cfg.Listen.UDP {
 		bound, err := packets.Listen(a)
 		if noIPv6(a, err) {
@@ -129,7 +132,11 @@ func serve(cfg *config.Config, lg logs) error {
 		}
 		binds++
 		info.Printf("listening udp %s", bound)
+		if !slices.Contains(udpPorts, bound.Port()) {
+			udpPorts = append(udpPorts, bound.Port())
+		}
 	}
+	web.SetUDPPorts(udpPorts)
 	if binds == 0 {
 		closeAll()
 		return errors.New("listen: neither tcp nor udp addresses bound: nothing to serve")
@@ -144,6 +151,11 @@ func serve(cfg *config.Config, lg logs) error {
 			tracker); err != nil {
 			closeAll()
 			return fmt.Errorf("livesync.listen %s: %v", cfg.Livesync.Listen, err)
+		}
+		daemonState.LiveSync = func() stats.LiveSyncStats {
+			st := peerSync.Stats()
+			return stats.LiveSyncStats{PacketsSent: st.PacketsSent, RecordsDropped: st.RecordsDropped,
+				PacketsReceived: st.PacketsReceived, PacketsRejected: st.PacketsRejected}
 		}
 	}
 
@@ -177,8 +189,11 @@ func serve(cfg *config.Config, lg logs) error {
 	if n, err := acl.Reload(); err != nil {
 		closeAll()
 		return fmt.Errorf("access.list: %v", err)
-	} else if mode != access.Open {
-		info.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
+	} else {
+		daemonState.AccessLoaded(n, time.Now())
+		if mode != access.Open {
+			info.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
+		}
 	}
 	// Fed only now: the first Reload resets run-time changes.
 	for i, f := range fifos {
@@ -246,9 +261,13 @@ func serve(cfg *config.Config, lg logs) error {
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
 				if n, err := acl.Reload(); err != nil {
+					daemonState.AccessLoadFailed()
 					warn.Printf("SIGHUP: access list kept: %v", err)
-				} else if mode != access.Open {
-					info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
+				} else {
+					daemonState.AccessLoaded(n, time.Now())
+					if mode != access.Open {
+						info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
+					}
 				}
 				continue
 			}

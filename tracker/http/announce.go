@@ -31,6 +31,7 @@ const (
 //   - every error is a bencoded failure reason with HTTP 200.
 func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 	s.c.HTTPAnnounces.Add(1)
+	w.counted = false
 	req := &w.req
 	*req = logic.Request{NumWant: s.cfg.NumWant, Families: logic.BothFamilies}
 	var (
@@ -103,6 +104,8 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 	}
 	req.Peer = netip.AddrPortFrom(addr, uint16(port))
 	res, err := s.t.Announce(req, &w.peers)
+	s.c.Announces.Record(logic.ProtoHTTP, addr, err)
+	w.counted = true
 	if err != nil {
 		// The policy's refusals (not authorized, tracker full) are
 		// constant texts: no allocation.

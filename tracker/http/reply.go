@@ -18,6 +18,8 @@ type work struct {
 	hashes [maxScrapeHashes]logic.InfoHash
 	body   []byte
 	out    []byte
+
+	counted bool // the announce in hand reached the tracker and was counted
 }
 
 var workPool = sync.Pool{New: func() any {

@@ -13,6 +13,7 @@ type request struct {
 	gzip      bool   // Accept-Encoding mentions gzip
 	headers   []byte // the header lines after the request line
 	xff       bool   // an X-Forwarded-For header is among them
+	host      []byte // Host header, for the landing page's URLs
 }
 
 // headerEnd returns the length of the request head in b including its blank
@@ -94,6 +95,8 @@ func parseRequest(head []byte, r *request) bool {
 			r.gzip = r.gzip || containsFold(val, "gzip")
 		case equalFold(name, "x-forwarded-for"):
 			r.xff = true
+		case equalFold(name, "host"):
+			r.host = val
 		case equalFold(name, "content-length"):
 			r.hasBody = r.hasBody || !(len(val) == 1 && val[0] == '0')
 		case equalFold(name, "transfer-encoding"):

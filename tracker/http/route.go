@@ -59,6 +59,8 @@ const (
 	routeScrape
 	routeFullScrape
 	routeRedirect
+	routeMetrics
+	routeLanding
 )
 
 // small reports whether the route's reply is small and cheap: worth
@@ -75,7 +77,8 @@ func (rt route) small() bool { return rt == routeAnnounce || rt == routeScrape }
 // ("/announce", "/announce.php"), any path starting with "/sc" is a scrape
 // ("/scrape", "/scrape.php"), and a scrape with no query at all is a full
 // scrape. The stats path is matched exactly and first, so unlike
-// opentracker it may start with "a". "/" redirects when Redirect is set;
+// opentracker it may start with "a". "/" redirects when Redirect is set and
+// is the landing page otherwise; "/metrics" is the Prometheus page;
 // everything else is 404.
 func (s *Server) route(head []byte, r *request) route {
 	switch {
@@ -97,6 +100,10 @@ func (s *Server) route(head []byte, r *request) route {
 		return routeScrape
 	case pathIs(p, "/", false) && r.query == nil && s.cfg.Redirect != "":
 		return routeRedirect
+	case s.cfg.Stats != nil && pathIs(p, metricsPath, false):
+		return routeMetrics
+	case pathIs(p, "/", false) && s.cfg.Redirect == "":
+		return routeLanding
 	}
 	return routeNotFound
 }
@@ -120,7 +127,9 @@ func (s *Server) dispatch(w *work, r *request, rt route, peer netip.AddrPort) re
 	case routeStats:
 		return s.stats(w, r, peer)
 	case routeAnnounce:
-		return s.announce(w, r, peer)
+		rep := s.announce(w, r, peer)
+		s.countBadAnnounce(w, r, peer)
+		return rep
 	case routeScrape:
 		return s.scrape(w, r)
 	case routeFullScrape:
@@ -130,6 +139,10 @@ func (s *Server) dispatch(w *work, r *request, rt route, peer netip.AddrPort) re
 		rep := plain(w, "302 Found", "redirecting")
 		rep.extra = "Location: " + s.cfg.Redirect + "\r\n"
 		return rep
+	case routeMetrics:
+		return s.metrics(w, r, peer)
+	case routeLanding:
+		return s.landing(w, r, peer)
 	}
 	s.c.HTTPNotFound.Add(1)
 	return plain(w, "404 Not Found", "not found")
@@ -183,5 +196,5 @@ func (s *Server) stats(w *work, r *request, peer netip.AddrPort) reply {
 		return plain(w, "500 Internal Server Error", "stats failed")
 	}
 	w.body = body
-	return okReply(body)
+	return statsReply(mode, body)
 }

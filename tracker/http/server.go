@@ -56,6 +56,8 @@ type Server struct {
 	doneOnce sync.Once
 
 	inlineAnswers atomic.Uint64 // requests answered by the inline path (tests)
+
+	udpPorts atomic.Pointer[[]uint16] // for the landing page's UDP URL
 }
 
 // NewServer returns a Server that answers announces and scrapes with t.

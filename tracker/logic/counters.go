@@ -30,6 +30,8 @@ type Counters struct {
 	Full          atomic.Uint64 // refused because the memory budget is full
 	SyncReceived  atomic.Uint64 // live sync peer records applied
 
+	Announces Outcomes // by protocol, family and result
+
 	// The HTTP connection table, fixed at start (gauges).
 	ConnSlots       atomic.Int64 // connection slots (http.max_connections)
 	ConnBufferBytes atomic.Int64 // their read buffers, allocated at start

@@ -27,7 +27,8 @@ func (badQuery) BadRequest() bool { return true }
 type Pages struct {
 	Store    *swarm.Store
 	Counters *logic.Counters
-	Version  string // reported by mode=version and mode=everything
+	Version  string       // reported by mode=version and mode=everything
+	Daemon   *DaemonState // access list and live sync state for json and prom; nil: none
 }
 
 // started is when the process began counting; uptime is measured from it.
@@ -94,6 +95,12 @@ func (p *Pages) Render(dst []byte, mode, format string) ([]byte, error) {
 		return state.AppendDump(dst, store, time.Now()), nil
 	case "tpbs":
 		return appendTPBS(dst, store, format)
+	case "json":
+		r := p.report()
+		return AppendJSON(dst, &r), nil
+	case "prom":
+		r := p.report()
+		return AppendProm(dst, &r), nil
 	case "version":
 		return fmt.Appendf(dst, "opentracker-go %s\n", p.Version), nil
 	case "heap":

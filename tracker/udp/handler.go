@@ -104,6 +104,7 @@ func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
 	a := &w.ann
 	if !parseAnnounce(pkt, a) {
 		c.UDPMalformed.Add(1)
+		c.Announces.Count(logic.ProtoUDP, src.Addr(), logic.OutcomeBadInput)
 		return nil
 	}
 	// BEP 41: parsed so that malformed options cannot hurt and the URL data
@@ -137,6 +138,7 @@ func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
 	}
 
 	res, err := s.t.Announce(r, &w.peers)
+	c.Announces.Record(logic.ProtoUDP, src.Addr(), err)
 	if err != nil {
 		return w.announceError(tid, err)
 	}
