@@ -255,6 +255,12 @@ func maxWait(w []time.Duration) time.Duration {
 	return s[len(s)-1]
 }
 
+func medianWait(w []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), w...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
 func fmtWaits(w []time.Duration) string {
 	var parts []string
 	for _, d := range w {
