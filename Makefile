@@ -16,7 +16,7 @@ FUZZ_LIST ?= 60000x
 FUZZ_STATE ?= 30000x
 FUZZ_CONFIG ?= 10000x
 
-.PHONY: all build run test check compat race fuzz clean
+.PHONY: all build run test check compat race alloc fuzz clean
 
 all: build
 
@@ -32,7 +32,7 @@ run: build
 # Everything CI runs: formatting, vet, the race-enabled tests of every
 # package (store, protocols, daemon end to end, differential tests against
 # Debian's opentracker, OpenWrt packaging under qemu), and short fuzz runs.
-test: check compat race fuzz
+test: check compat race alloc fuzz
 
 # OpenWrt 24.10 builds with Go 1.23 (GOTOOLCHAIN=local): vet and build with
 # that toolchain too (fetched through the module proxy), so that nothing
@@ -44,12 +44,22 @@ compat:
 		GOTOOLCHAIN=$(COMPAT_GO) $(GO) vet ./... && GOTOOLCHAIN=$(COMPAT_GO) $(GO) build ./...; \
 	else echo "compat: the $(COMPAT_GO) toolchain could not be fetched; skipped"; fi
 
+# gofmt, vet (also of the darwin and freebsd builds, so that the portable
+# fallbacks keep compiling) and a tidy go.mod.
 check:
-	@out=$$(gofmt -l cmd tracker openwrt 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd internal tracker openwrt 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=freebsd $(GO) vet ./...
+	$(GO) mod tidy -diff
 
 race:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The zero-allocation tests skip under -race (the race detector allocates),
+# so they also run without it.
+alloc:
+	$(GO) test -count=1 -run 'Alloc' ./tracker/... ./cmd/otbench
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPacket$$' -fuzztime $(FUZZ_PACKET) ./tracker/udp
@@ -89,14 +99,16 @@ openwrt-test:
 # --- bench (owned by harness) ---
 # Benchmarks; method and latest figures in docs/benchmarks.md.
 # "make bench" builds this tracker and cmd/otbench, then runs every workload
-# against it and Debian's opentracker (apt-get install opentracker), A B A B,
+# against it and Debian's opentracker (apt-get install opentracker) and the null responder, A B C A B C,
 # and prints medians and ratios (under 10 minutes on 2 cores). Results also go
-# to bin/bench.json. "make bench-qemu" runs the mipsle/armv7 builds under
-# qemu-user (apt-get install qemu-user-static). Extra flags: BENCH_FLAGS=...
+# to bin/bench.json. Beside both trackers runs a null responder, the floor.
+# "make bench-qemu" runs the mipsle/armv7 builds, the null responder and
+# Debian's mipsel opentracker under qemu-user (apt-get install
+# qemu-user-static). Extra flags: BENCH_FLAGS=...
 BENCH_GO = GOTOOLCHAIN=local CGO_ENABLED=0 go
 BENCH_FLAGS ?=
 
-.PHONY: bench bench-qemu bench-fill bench-soak bench-tools
+.PHONY: bench bench-qemu bench-ref-mipsel bench-fill bench-soak bench-tools
 
 bench-tools:
 	$(BENCH_GO) build -trimpath -o bin/opentracker ./cmd/opentracker
@@ -105,8 +117,13 @@ bench-tools:
 bench: bench-tools
 	bin/otbench compare -ours bin/opentracker -out bin/bench.json $(BENCH_FLAGS)
 
-bench-qemu: bench-tools
-	bin/otbench qemu $(BENCH_FLAGS)
+# The reference under qemu is Debian's mipsel build, unpacked into
+# bin/ref-mipsel by bench-ref-mipsel (root: adds the mipsel architecture).
+bench-qemu: bench-tools bench-ref-mipsel
+	bin/otbench qemu -out bin/bench-qemu.json $(BENCH_FLAGS)
+
+bench-ref-mipsel:
+	sh cmd/otbench/fetch-ref-mipsel.sh bin/ref-mipsel
 
 # Memory per peer at 100k, 1M and 4M peers (ours and the reference).
 bench-fill: bench-tools

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/netip"
 	"os"
@@ -30,285 +32,328 @@ import (
 // saves on a clean exit.
 const stateSaveEvery = 10 * time.Minute
 
-// serve runs the tracker until SIGTERM or SIGINT. The order follows the
-// reference: allocate, bind every socket, drop privileges, then read files
-// (whose paths are inside the chroot) and start serving.
-func serve(cfg *config.Config, lg logs) error {
-	info, warn := lg.info, lg.warn // routine messages, problems
-	// Catch signals first: a SIGTERM or SIGHUP during start-up (procd
-	// reloading right after boot) must not kill the daemon unsaved; it is
-	// handled once serving starts.
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(signals)
-	store, err := swarm.New(swarm.Config{
+// daemon is the tracker process: the store, the policy, the front ends,
+// and everything bound or opened for them, in one list to close. Its
+// steps run in the reference's order: allocate (newDaemon), bind every
+// socket and pipe (bind), drop privileges (dropPrivileges), read the files,
+// whose paths are inside the chroot (restore), serve (run), and stop
+// (shutdown).
+type daemon struct {
+	cfg        *config.Config
+	info, warn *log.Logger // routine messages, problems
+
+	store *swarm.Store
+	acl   *access.List
+	state *stats.DaemonState // what /stats shows of the daemon itself
+	web   *httpfront.Server
+	udp   *udp.Server
+	sync  *livesync.Syncer // nil without live sync
+
+	listeners []net.Listener
+	fifos     []accessFIFO
+	closers   []io.Closer // everything to close, in order
+}
+
+// accessFIFO is an opened access.fifo_add or access.fifo_delete pipe.
+type accessFIFO struct {
+	*access.FIFO
+	add bool // lists hashes (fifo_add), else unlists them
+}
+
+// newDaemon allocates the store and makes the policy and the front ends.
+func newDaemon(cfg *config.Config, lg logs) (*daemon, error) {
+	d := &daemon{cfg: cfg, info: lg.info, warn: lg.warn}
+	var err error
+	d.store, err = swarm.New(swarm.Config{
 		MemoryBudget: int64(cfg.MemoryBudget),
 		MaxTorrents:  cfg.MaxTorrents,
-		PeerTimeout:  time.Duration(cfg.Announce.PeerTimeout) * time.Second,
+		PeerTimeout:  cfg.Typed.PeerTimeout,
 	})
 	if err != nil {
-		return fmt.Errorf("memory_budget: %v", err)
+		return nil, fmt.Errorf("memory_budget: %v", err)
 	}
-	st := store.Stats()
-	info.Printf("store: %d MiB budget, room for %d torrents and %d MiB of peers",
+	st := d.store.Stats()
+	d.info.Printf("store: %d MiB budget, room for %d torrents and %d MiB of peers",
 		st.BudgetBytes>>20, st.TorrentCapacity, st.ArenaBytes>>20)
 
-	mode, _ := access.ParseMode(cfg.Access.Mode) // validated
-	acl := access.New(mode, cfg.Access.List)
-	admin, _ := logic.ParseNetworks(cfg.Access.Admin)
-	proxies, _ := logic.ParseNetworks(cfg.Access.Proxies)
+	d.acl = access.New(cfg.Typed.AccessMode, cfg.Access.List)
+	d.state = &stats.DaemonState{AccessMode: cfg.Typed.AccessMode.String()}
 	counters := new(logic.Counters)
-	daemonState := &stats.DaemonState{AccessMode: mode.String()}
-	logf := func(format string, args ...any) { warn.Printf(format, args...) }
-	interval := time.Duration(cfg.Announce.Interval) * time.Second
-
-	tracker := logic.New(logic.Config{Interval: interval}, store, acl, counters)
-	web := httpfront.NewServer(httpfront.Config{
+	tracker := logic.New(logic.Config{Interval: cfg.Typed.Interval}, d.store, d.acl, counters)
+	d.web, err = httpfront.NewServer(httpfront.Config{
 		NumWant:        cfg.Announce.NumWant,
 		MaxNumWant:     cfg.Announce.MaxNumWant,
 		Redirect:       cfg.HTTP.Redirect,
 		StatsPath:      cfg.HTTP.StatsPath,
 		MaxConnections: cfg.HTTP.MaxConnections,
 		MaxPerAddress:  perAddressCap(cfg.HTTP.MaxPerAddress),
-		IdleTimeout:    time.Duration(cfg.HTTP.IdleTimeout) * time.Second,
+		IdleTimeout:    cfg.Typed.IdleTimeout,
 		FullScrape:     cfg.HTTP.FullScrape,
-		Admin:          admin,
-		Proxies:        proxies,
+		Admin:          cfg.Typed.Admin,
+		Proxies:        cfg.Typed.Proxies,
 		IPFromQuery:    cfg.Access.IPFromQuery,
-		Logf:           logf,
-		Infof:          info.Printf,
-		Stats:          &stats.Pages{Store: store, Counters: counters, Version: version, Daemon: daemonState},
-	}, tracker)
-	packets, err := udp.NewServer(udp.Config{
-		MaxNumWant: cfg.Announce.MaxNumWant,
-		Workers:    cfg.UDP.Workers,
-		Logf:       logf,
+		Logf:           d.warn.Printf,
+		Infof:          d.info.Printf,
+		Stats:          &stats.Pages{Store: d.store, Counters: counters, Version: version, Daemon: d.state},
 	}, tracker)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	d.closers = append(d.closers, d.web) // first: it stops the listeners and drains connections
+	d.udp, err = udp.NewServer(udp.Config{
+		MaxNumWant: cfg.Announce.MaxNumWant,
+		Workers:    cfg.UDP.Workers,
+		Logf:       d.warn.Printf,
+	}, tracker)
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, d.udp)
+	if cfg.Typed.SyncListen.IsValid() {
+		// Multicast loopback on: own packets are dropped by tracker id, and
+		// it lets trackers on one host sync.
+		d.sync, err = livesync.Open(livesync.Config{Listen: cfg.Typed.SyncListen, Nodes: cfg.Typed.SyncNodes, Loopback: true}, tracker)
+		if err != nil {
+			return nil, fmt.Errorf("livesync.listen %s: %v", cfg.Livesync.Listen, err)
+		}
+		d.closers = append(d.closers, d.sync)
+		d.state.LiveSync = func() stats.LiveSyncStats {
+			st := d.sync.Stats()
+			return stats.LiveSyncStats{PacketsSent: st.PacketsSent, RecordsDropped: st.RecordsDropped,
+				PacketsReceived: st.PacketsReceived, PacketsRejected: st.PacketsRejected}
+		}
+		// Restored torrents do not pass through the policy, so they are
+		// not broadcast; started once serving.
+		tracker.Observe(d.sync.Send)
+	}
+	return d, nil
+}
 
-	var listeners []net.Listener
-	var peerSync *livesync.Syncer
-	var fifos []*access.FIFO
-	var fifoAdds []bool // per pipe: additions (fifo_add) or deletions
-	closeAll := func() {
-		for _, ln := range listeners {
-			ln.Close()
-		}
-		for _, f := range fifos {
-			f.Close()
-		}
-		packets.Close()
-		if peerSync != nil {
-			peerSync.Close()
-		}
-	}
+// bind binds every listening socket and opens the access pipes, while the
+// daemon may still be root.
+func (d *daemon) bind() error {
 	binds := 0
-	for _, a := range cfg.Listen.TCP {
-		ln, err := listenTCP(a)
-		if noIPv6(a, err) {
-			warn.Printf("listen.tcp %s: skipped, this kernel has no IPv6", a)
+	for _, ap := range d.cfg.Typed.TCP {
+		ln, err := sock.ListenTCP(ap.String(), sock.Options{DeferAccept: true})
+		if noIPv6(ap, err) {
+			d.warn.Printf("listen.tcp %s: skipped, this kernel has no IPv6", ap)
 			continue
 		}
 		if err != nil {
-			closeAll()
-			return fmt.Errorf("listen.tcp %s: %v", a, err)
+			return fmt.Errorf("listen.tcp %s: %v", ap, err)
 		}
-		listeners = append(listeners, ln)
+		d.listeners = append(d.listeners, ln)
+		d.closers = append(d.closers, ln)
 		binds++
-		info.Printf("listening tcp %s", ln.Addr())
+		d.info.Printf("listening tcp %s", ln.Addr())
 	}
-	var udpPorts []uint16
-	for _, a := range cfg.Listen.UDP {
-		bound, err := packets.Listen(a)
-		if noIPv6(a, err) {
-			warn.Printf("listen.udp %s: skipped, this kernel has no IPv6", a)
+	var udpPorts []uint16 // for the landing page
+	for _, ap := range d.cfg.Typed.UDP {
+		bound, err := d.udp.Listen(ap.String())
+		if noIPv6(ap, err) {
+			d.warn.Printf("listen.udp %s: skipped, this kernel has no IPv6", ap)
 			continue
 		}
 		if err != nil {
-			closeAll()
-			return fmt.Errorf("listen.udp %s: %v", a, err)
+			return fmt.Errorf("listen.udp %s: %v", ap, err)
 		}
 		binds++
-		info.Printf("listening udp %s", bound)
+		d.info.Printf("listening udp %s", bound)
 		if !slices.Contains(udpPorts, bound.Port()) {
 			udpPorts = append(udpPorts, bound.Port())
 		}
 	}
-	web.SetUDPPorts(udpPorts)
+	d.web.SetUDPPorts(udpPorts)
 	if binds == 0 {
-		closeAll()
 		return errors.New("listen: neither tcp nor udp addresses bound: nothing to serve")
 	}
-	if cfg.Livesync.Listen != "" {
-		// Bound now, before the privilege drop; started once serving.
-		// Multicast loopback on: own packets are dropped by tracker id, and
-		// it lets trackers on one host sync.
-		at, _ := netip.ParseAddrPort(cfg.Livesync.Listen) // validated
-		nodes, _ := logic.ParseNetworks(cfg.Livesync.Nodes)
-		if peerSync, err = livesync.Open(livesync.Config{Listen: at, Nodes: nodes, Loopback: true},
-			tracker); err != nil {
-			closeAll()
-			return fmt.Errorf("livesync.listen %s: %v", cfg.Livesync.Listen, err)
-		}
-		daemonState.LiveSync = func() stats.LiveSyncStats {
-			st := peerSync.Stats()
-			return stats.LiveSyncStats{PacketsSent: st.PacketsSent, RecordsDropped: st.RecordsDropped,
-				PacketsReceived: st.PacketsReceived, PacketsRejected: st.PacketsRejected}
-		}
-	}
-
-	// The pipes, like the ports, are opened before the privilege drop.
 	for _, p := range []struct {
 		key, path string
 		add       bool
-	}{{"access.fifo_add", cfg.Access.FIFOAdd, true}, {"access.fifo_delete", cfg.Access.FIFODelete, false}} {
+	}{{"access.fifo_add", d.cfg.Access.FIFOAdd, true}, {"access.fifo_delete", d.cfg.Access.FIFODelete, false}} {
 		if p.path == "" {
 			continue
 		}
 		f, err := access.OpenFIFO(p.path)
 		if err != nil {
-			closeAll()
 			return fmt.Errorf("%s: %v", p.key, err)
 		}
-		fifos, fifoAdds = append(fifos, f), append(fifoAdds, p.add)
-	}
-
-	if did, err := privdrop.Drop(cfg.System.User, cfg.System.Chroot); err != nil {
-		closeAll()
-		return err
-	} else if did != "" {
-		info.Print(did)
-	}
-	if err := checkStateDirNow(cfg.State.File); err != nil {
-		// Serve anyway: the tracker works without its state, and the
-		// exit status reports the failed save at shutdown.
-		warn.Printf("%v: the state cannot be saved", err)
-	}
-	if n, err := acl.Reload(); err != nil {
-		closeAll()
-		return fmt.Errorf("access.list: %v", err)
-	} else {
-		daemonState.AccessLoaded(n, time.Now())
-		if mode != access.Open {
-			info.Printf("%s: %d torrents from %s", mode, n, cfg.Access.List)
-		}
-	}
-	// Fed only now: the first Reload resets run-time changes.
-	for i, f := range fifos {
-		f.Feed(acl, fifoAdds[i], warn.Printf)
-	}
-	if f := cfg.State.File; f != "" {
-		n, problems, err := state.Load(f, store, acl.Allowed, swarm.DefaultTorrentTimeout)
-		for _, p := range problems {
-			warn.Print(p)
-		}
-		if len(problems) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
-			// The next save writes only what was restored: keep the rest.
-			if berr := state.Backup(f); berr != nil {
-				warn.Printf("state: %v", berr)
-			} else {
-				warn.Printf("state: %s was not restored whole; kept as %s.bak", f, f)
-			}
-		}
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			info.Printf("state: %s does not exist yet", f)
-		case err != nil:
-			warn.Printf("state: %v", err)
-		default:
-			info.Printf("state: restored %d torrents from %s", n, f)
-		}
-	}
-
-	if peerSync != nil {
-		// After the state restore, so restored peers are not broadcast.
-		tracker.Observe(peerSync.Send)
-		peerSync.Start()
-		info.Print(peerSync)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); store.Run(ctx) }()
-	for _, ln := range listeners {
-		wg.Add(1)
-		go func(ln net.Listener) {
-			defer wg.Done()
-			if err := web.Serve(ln); err != httpfront.ErrServerClosed {
-				warn.Printf("http %s: stopped serving: %v", ln.Addr(), err)
-			}
-		}(ln)
-	}
-	packets.Start()
-
-	saveTick := time.NewTicker(stateSaveEvery)
-	defer saveTick.Stop()
-	save := func() {
-		if cfg.State.File == "" {
-			return
-		}
-		if err := state.Save(cfg.State.File, store); err != nil {
-			warn.Printf("state: %v", err)
-		}
-	}
-	for {
-		select {
-		case <-saveTick.C:
-			save()
-			continue
-		case sig := <-signals:
-			if sig == syscall.SIGHUP {
-				if n, err := acl.Reload(); err != nil {
-					daemonState.AccessLoadFailed()
-					warn.Printf("SIGHUP: access list kept: %v", err)
-				} else {
-					daemonState.AccessLoaded(n, time.Now())
-					if mode != access.Open {
-						info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
-					}
-				}
-				continue
-			}
-			info.Printf("%v: shutting down", sig)
-		}
-		break
-	}
-	web.Close()
-	packets.Close()
-	if peerSync != nil {
-		peerSync.Close()
-	}
-	for _, f := range fifos {
-		f.Close()
-	}
-	cancel()
-	wg.Wait()
-	if f := cfg.State.File; f != "" {
-		if err := state.Save(f, store); err != nil {
-			// The exit status tells procd and scripts that state was lost.
-			return fmt.Errorf("state: the last save failed: %v", err)
-		}
+		d.fifos = append(d.fifos, accessFIFO{f, p.add})
+		d.closers = append(d.closers, f)
 	}
 	return nil
 }
 
-// noIPv6 reports whether binding addr failed only because the kernel has no
+// noIPv6 reports whether binding ap failed only because the kernel has no
 // IPv6 (built without it, or booted with ipv6.disable=1, as on some small
 // routers): the IPv6 wildcard of the default config is then skipped, not
 // fatal. A specific IPv6 address still is.
-func noIPv6(addr string, err error) bool {
-	ap, perr := config.ParseListen(addr)
-	return err != nil && perr == nil && ap.Addr() == netip.IPv6Unspecified() && errors.Is(err, syscall.EAFNOSUPPORT)
+func noIPv6(ap netip.AddrPort, err error) bool {
+	return err != nil && ap.Addr() == netip.IPv6Unspecified() && errors.Is(err, syscall.EAFNOSUPPORT)
 }
 
-// listenTCP binds one TCP address; "[::]" binds IPv6 only so that it can sit
-// beside "0.0.0.0" on the same port, as the default config has it.
-func listenTCP(addr string) (net.Listener, error) {
-	ap, err := config.ParseListen(addr)
-	if err != nil {
-		return nil, err
+// dropPrivileges changes root and user as configured.
+func (d *daemon) dropPrivileges() error {
+	did, err := privdrop.Drop(d.cfg.System.User, d.cfg.System.Chroot)
+	if did != "" {
+		d.info.Print(did)
 	}
-	return sock.ListenTCP(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String(), sock.Options{DeferAccept: true})
+	if err != nil {
+		return err
+	}
+	// Now that the process is the user it saves as, in the root it saves
+	// in: say so at start, not at the first save. Serve anyway: the
+	// tracker works without its state, and the exit status reports the
+	// failed save at shutdown.
+	if err := checkStateDirNow(d.cfg.State.File); err != nil {
+		d.warn.Printf("%v: the state cannot be saved", err)
+	}
+	return nil
+}
+
+// restore reads the access list, then feeds the pipes (the first read
+// resets run-time changes), then restores the state file.
+func (d *daemon) restore() error {
+	mode := d.cfg.Typed.AccessMode
+	n, err := d.acl.Reload()
+	if err != nil {
+		return fmt.Errorf("access.list: %v", err)
+	}
+	d.state.AccessLoaded(n, time.Now())
+	if mode != access.Open {
+		d.info.Printf("%s: %d torrents from %s", mode, n, d.cfg.Access.List)
+	}
+	for _, f := range d.fifos {
+		f.Feed(d.acl, f.add, d.warn.Printf)
+	}
+	if f := d.cfg.State.File; f != "" {
+		d.restoreState(f)
+	}
+	return nil
+}
+
+func (d *daemon) restoreState(f string) {
+	n, problems, err := state.Load(f, d.store, d.acl.Allowed, swarm.DefaultTorrentTimeout)
+	for _, p := range problems {
+		d.warn.Print(p)
+	}
+	if len(problems) > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
+		// The next save writes only what was restored: keep the rest.
+		if berr := state.Backup(f); berr != nil {
+			d.warn.Printf("state: %v", berr)
+		} else {
+			d.warn.Printf("state: %s was not restored whole; kept as %s.bak", f, f)
+		}
+	}
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		d.info.Printf("state: %s does not exist yet", f)
+	case err != nil:
+		d.warn.Printf("state: %v", err)
+	default:
+		d.info.Printf("state: restored %d torrents from %s", n, f)
+	}
+}
+
+// run serves until SIGTERM or SIGINT arrives on signals, saving the state
+// every stateSaveEvery and reloading the access list on SIGHUP, and then
+// shuts down. It returns the error of the last save, which the exit status
+// reports: the state was lost.
+func (d *daemon) run(signals <-chan os.Signal) error {
+	if d.sync != nil {
+		d.sync.Start()
+		d.info.Print(d.sync)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); d.store.Run(ctx) }()
+	for _, ln := range d.listeners {
+		wg.Add(1)
+		go func(ln net.Listener) {
+			defer wg.Done()
+			if err := d.web.Serve(ln); err != httpfront.ErrServerClosed {
+				d.warn.Printf("http %s: stopped serving: %v", ln.Addr(), err)
+			}
+		}(ln)
+	}
+	d.udp.Start()
+
+	saveTick := time.NewTicker(stateSaveEvery)
+	defer saveTick.Stop()
+	for stop := false; !stop; {
+		select {
+		case <-saveTick.C:
+			d.save() // logged; the next one may succeed
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				d.reload()
+				continue
+			}
+			d.info.Printf("%v: shutting down", sig)
+			stop = true
+		}
+	}
+	d.close()
+	cancel()
+	wg.Wait()
+	if err := d.save(); err != nil {
+		return fmt.Errorf("state: the last save failed: %v", err)
+	}
+	return nil
+}
+
+// reload re-reads the access list (SIGHUP); on error the old one stays.
+func (d *daemon) reload() {
+	n, err := d.acl.Reload()
+	if err != nil {
+		d.state.AccessLoadFailed()
+		d.warn.Printf("SIGHUP: access list kept: %v", err)
+		return
+	}
+	d.state.AccessLoaded(n, time.Now())
+	if mode := d.cfg.Typed.AccessMode; mode != access.Open {
+		d.info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
+	}
+}
+
+// save writes the state file, if there is one.
+func (d *daemon) save() error {
+	if d.cfg.State.File == "" {
+		return nil
+	}
+	err := state.Save(d.cfg.State.File, d.store)
+	if err != nil {
+		d.warn.Printf("state: %v", err)
+	}
+	return err
+}
+
+// close closes everything bound or opened, in order; closing twice is
+// harmless.
+func (d *daemon) close() {
+	for _, c := range d.closers {
+		c.Close()
+	}
+}
+
+// serve runs the tracker until SIGTERM or SIGINT.
+func serve(cfg *config.Config, lg logs) error {
+	// Catch signals first: a SIGTERM or SIGHUP during start-up (procd
+	// reloading right after boot) must not kill the daemon unsaved; it is
+	// handled once serving starts.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(signals)
+	d, err := newDaemon(cfg, lg)
+	if err != nil {
+		return err
+	}
+	for _, step := range []func() error{d.bind, d.dropPrivileges, d.restore} {
+		if err := step(); err != nil {
+			d.close()
+			return err
+		}
+	}
+	return d.run(signals)
 }

@@ -4,7 +4,6 @@ package main
 // ephemeral ports, spoken to over HTTP and UDP.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -41,97 +40,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// daemon is a running opentracker process.
-type daemon struct {
-	cmd      *exec.Cmd
-	mu       sync.Mutex
-	log      bytes.Buffer
-	tcp, udp []netip.AddrPort
-	exited   chan error
-}
-
-// startDaemon runs the binary with a config made of the given TOML (binds
-// default to 127.0.0.1 and ::1 on ephemeral ports) and waits for its binds.
-func startDaemon(t *testing.T, toml string, args ...string) *daemon {
-	t.Helper()
-	if !strings.Contains(toml, "[listen]") {
-		toml += "\n[listen]\ntcp = [\"127.0.0.1:0\", \"[::1]:0\"]\nudp = [\"127.0.0.1:0\", \"[::1]:0\"]\n"
-	}
-	cfg := filepath.Join(t.TempDir(), "opentracker.toml")
-	if !strings.Contains(toml, "memory_budget") {
-		toml = "memory_budget = \"8M\"\n" + toml
-	}
-	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := &daemon{exited: make(chan error, 1)}
-	d.cmd = exec.Command(daemonBin, append([]string{"-f", cfg}, args...)...)
-	stderr, err := d.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cmd.Stdout = d.cmd.Stderr // routine messages: stdout; problems: stderr
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		readyOnce := sync.Once{}
-		for sc.Scan() {
-			line := sc.Text()
-			d.mu.Lock()
-			d.log.WriteString(line + "\n")
-			if rest, ok := strings.CutPrefix(line, "opentracker: listening "); ok {
-				proto, addr, _ := strings.Cut(rest, " ")
-				ap := netip.MustParseAddrPort(addr)
-				if proto == "tcp" {
-					d.tcp = append(d.tcp, ap)
-				} else {
-					d.udp = append(d.udp, ap)
-				}
-			}
-			d.mu.Unlock()
-			if strings.Contains(line, "listening udp") && strings.Count(d.logText(), "listening udp") == 2 {
-				readyOnce.Do(func() { close(ready) })
-			}
-		}
-		d.exited <- d.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", d.logText())
-		}
-	})
-	select {
-	case <-ready:
-		time.Sleep(50 * time.Millisecond) // files are read after binding
-	case err := <-d.exited:
-		t.Fatalf("daemon exited: %v\n%s", err, d.logText())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("daemon did not bind:\n%s", d.logText())
-	}
-	return d
-}
-
-func (d *daemon) logText() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.log.String()
-}
-
-// waitLog waits until the daemon logged a line containing s.
-func (d *daemon) waitLog(t *testing.T, s string) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if strings.Contains(d.logText(), s) {
-			return
-		}
-	}
-	t.Fatalf("daemon never logged %q:\n%s", s, d.logText())
 }
 
 // get sends one HTTP request over a fresh connection and returns the

@@ -142,20 +142,19 @@ func (o *options) apply(c *config.Config) {
 		c.Access.Mode, c.Access.List = "blacklist", o.blacklist
 		c.Set("access.list", "-b")
 	}
-	if o.redirect != nil {
-		c.HTTP.Redirect = *o.redirect
-		c.Set("http.redirect", "-r")
-	}
-	if o.dir != nil {
-		c.System.Chroot = *o.dir
-		c.Set("system.chroot", "-d")
-	}
-	if o.user != nil {
-		c.System.User = *o.user
-		c.Set("system.user", "-u")
-	}
-	if o.stateFile != nil {
-		c.State.File = *o.stateFile
-		c.Set("state.file", "-l")
+	for _, f := range []struct {
+		value      *string
+		dst        *string
+		key, given string
+	}{
+		{o.redirect, &c.HTTP.Redirect, "http.redirect", "-r"},
+		{o.dir, &c.System.Chroot, "system.chroot", "-d"},
+		{o.user, &c.System.User, "system.user", "-u"},
+		{o.stateFile, &c.State.File, "state.file", "-l"},
+	} {
+		if f.value != nil {
+			*f.dst = *f.value
+			c.Set(f.key, f.given)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/opentracker-go/opentracker/tracker/config"
@@ -34,5 +35,26 @@ func TestFlagsBindLikeOpentracker(t *testing.T) {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+// The other switches set their keys, and a bad value names the switch.
+func TestFlagsSetKeys(t *testing.T) {
+	o, err := parseFlags([]string{"-r", "https://example.org/", "-d", "/var/empty", "-u", "nobody", "-l", "/tmp/ot.state", "-A", "10.0.0.0/8", "-w", "/etc/wl"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := config.Load("")
+	o.apply(cfg)
+	if cfg.HTTP.Redirect != "https://example.org/" || cfg.System.Chroot != "/var/empty" || cfg.System.User != "nobody" ||
+		cfg.State.File != "/tmp/ot.state" || !slices.Contains(cfg.Access.Admin, "10.0.0.0/8") ||
+		cfg.Access.Mode != "whitelist" || cfg.Access.List != "/etc/wl" {
+		t.Fatalf("applied: %+v %+v %+v %+v", cfg.HTTP, cfg.System, cfg.State, cfg.Access)
+	}
+	o, _ = parseFlags([]string{"-r", "example.org"}, io.Discard)
+	cfg, _ = config.Load("")
+	o.apply(cfg)
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "command line -r: http.redirect") {
+		t.Fatalf("bad -r: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"syscall"
 	"testing"
@@ -24,7 +25,7 @@ func TestNoIPv6(t *testing.T) {
 		{"[::1]:6969", noAF, false},
 		{"0.0.0.0:6969", noAF, false},
 	} {
-		if got := noIPv6(c.addr, c.err); got != c.skip {
+		if got := noIPv6(netip.MustParseAddrPort(c.addr), c.err); got != c.skip {
 			t.Errorf("noIPv6(%q, %v) = %v", c.addr, c.err, got)
 		}
 	}

@@ -9,13 +9,11 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -51,61 +49,11 @@ func netns(t *testing.T) string {
 }
 
 // startInNS runs the daemon inside ns with HTTP and live sync on addr.
-func startInNS(t *testing.T, ns, addr string) *daemon {
+func startInNS(t *testing.T, ns, addr string) *process {
 	t.Helper()
 	toml := fmt.Sprintf("memory_budget = \"8M\"\n[listen]\ntcp = [\"%s:0\"]\nudp = []\n"+
 		"[livesync]\nlisten = \"%s:9696\"\nnodes = [\"127.0.0.0/8\"]\n", addr, addr)
-	cfg := filepath.Join(t.TempDir(), "opentracker.toml")
-	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := &daemon{exited: make(chan error, 1)}
-	d.cmd = exec.Command("ip", "netns", "exec", ns, daemonBin, "-f", cfg)
-	pr, pw := io.Pipe()
-	d.cmd.Stdout, d.cmd.Stderr = pw, pw
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := pr.Read(buf)
-			d.mu.Lock()
-			d.log.Write(buf[:n])
-			d.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() { err := d.cmd.Wait(); pw.Close(); d.exited <- err }()
-	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		<-d.exited
-		if t.Failed() {
-			t.Logf("daemon %s log:\n%s", addr, d.logText())
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		select {
-		case err := <-d.exited:
-			d.exited <- err
-			t.Fatalf("daemon exited: %v\n%s", err, d.logText())
-		default:
-		}
-		text := d.logText()
-		if strings.Contains(text, "live sync: ") {
-			for _, line := range strings.Split(text, "\n") {
-				if rest, ok := strings.CutPrefix(line, "opentracker: listening tcp "); ok {
-					d.tcp = append(d.tcp, netip.MustParseAddrPort(rest))
-				}
-			}
-			return d
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not start live sync:\n%s", text)
-		}
-	}
+	return launch(t, []string{"ip", "netns", "exec", ns}, toml, func(log string) bool { return strings.Contains(log, "live sync: ") })
 }
 
 // dialIn connects to addr from inside ns: the socket is made on a thread

@@ -21,19 +21,53 @@ type workloadSpec struct {
 	flags func(f *loadFlags)
 }
 
+// growRequests is the announce count of the uniform-grow workloads: every
+// announce is a new peer, so it is also the population. A request bound
+// instead of a time bound gives every server the same announces, and so the
+// same swarm sizes, however fast it answers.
+var growRequests = 600000
+
 func compareWorkloads() []workloadSpec {
 	return []workloadSpec{
 		{"udp-announce", true, func(f *loadFlags) {}},
 		{"udp-mixed", true, func(f *loadFlags) { f.scrapePct = 10 }},
 		{"http-keepalive", false, func(f *loadFlags) { f.keepAlive = true }},
 		{"http-newconn", false, func(f *loadFlags) { f.keepAlive = false }},
+		{"udp-uniform", true, uniformGrow},
+		{"http-uniform", false, func(f *loadFlags) {
+			uniformGrow(f)
+			f.keepAlive = true
+			// HTTP is slower per request, the reference's (one
+			// connection per request) several times: a quarter as many.
+			f.requests /= 4
+			f.peers /= 4
+		}},
 	}
 }
 
-// impl is one tracker under test.
+// uniformGrow is the second workload: uniform popularity, swarms that grow
+// for the whole run (every announce a new peer), numwant at the reference's
+// maximum of 200.
+func uniformGrow(f *loadFlags) {
+	f.uniformGrow = true
+	f.numWant = 200
+	f.requests = uint64(growRequests)
+	f.peers = growRequests
+	// The request bound must end the run, not the clock.
+	f.duration = max(f.duration*20, 3*time.Minute)
+}
+
+// impl is one server under test: this tracker, the reference, or the null
+// responder (the floor). wrapper runs it under qemu-user.
 type impl struct {
-	name string
-	bin  string
+	name    string
+	bin     string
+	kind    string // "ours", "reference" or "null"
+	wrapper []string
+	ldRoot  string // reference under qemu: the unpacked Debian root
+	// peersFrom names the tracker whose reply size a null responder copies
+	// (default "ours").
+	peersFrom string
 }
 
 type compareOut struct {
@@ -43,6 +77,7 @@ type compareOut struct {
 	Scrapes    []fullScrapeResult `json:"full_scrape,omitempty"`
 	Fills      []fillResult       `json:"fill,omitempty"`
 	Summary    []summaryRow       `json:"summary"`
+	CPU        []cpuRow           `json:"cpu_per_reply"`
 	Notes      []string           `json:"notes,omitempty"`
 	Skipped    map[string]string  `json:"skipped,omitempty"`
 	extraLines []string
@@ -159,8 +194,10 @@ func cmdCompare(args []string) error {
 	var lf loadFlags
 	lf.register(fs)
 	rounds := fs.Int("rounds", 3, "A B rounds per workload")
-	only := fs.String("workloads", "udp-announce,udp-mixed,http-keepalive,http-newconn,fullscrape,fill", "workloads to run, comma-separated")
+	only := fs.String("workloads", "udp-announce,udp-mixed,http-keepalive,http-newconn,udp-uniform,http-uniform,fullscrape,fill", "workloads to run, comma-separated")
 	build := fs.Bool("build", false, "rebuild this tracker's binary even if it exists")
+	withNull := fs.Bool("null", true, "also run the null responder (the floor)")
+	growN := fs.Int("grow-requests", growRequests, "announces (and new peers) per uniform-grow run")
 	scrapeTorrents := fs.Int("fullscrape-torrents", 40000, "torrents in the store for the full scrape workload (the reference truncates replies above about 3.5 MB, 50k torrents)")
 	fillPeers := fs.String("fill-peers", "1000000", "peer counts for the memory fill, comma-separated")
 	outJSON := fs.String("out", "", "also write all results as JSON to this file")
@@ -189,10 +226,10 @@ func cmdCompare(args []string) error {
 		out.Skipped["ours"] = err.Error()
 		fmt.Fprintln(os.Stderr, "otbench: this tracker unavailable:", err)
 	} else {
-		impls = append(impls, impl{"ours", p})
+		impls = append(impls, impl{name: "ours", bin: p, kind: "ours"})
 	}
 	if p := refBinary(sf.ref); p != "" {
-		impls = append(impls, impl{"reference", p})
+		impls = append(impls, impl{name: "reference", bin: p, kind: "reference"})
 	} else {
 		out.Skipped["reference"] = "opentracker not installed (apt-get install opentracker)"
 		fmt.Fprintln(os.Stderr, "otbench: reference opentracker not installed")
@@ -200,6 +237,14 @@ func cmdCompare(args []string) error {
 	if len(impls) == 0 {
 		return fmt.Errorf("nothing to benchmark")
 	}
+	if *withNull {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		impls = append(impls, impl{name: "null", bin: self, kind: "null", peersFrom: "ours"})
+	}
+	growRequests = *growN
 	want := map[string]bool{}
 	for _, w := range strings.Split(*only, ",") {
 		want[strings.TrimSpace(w)] = true
@@ -211,7 +256,11 @@ func cmdCompare(args []string) error {
 		}
 		for r := 0; r < *rounds; r++ {
 			for _, im := range impls {
-				res, err := compareRun(&sf, lf, wl, im, dir)
+				if im.kind == "null" && (wl.name == "udp-mixed") {
+					continue
+				}
+				res, err := compareRun(&sf, lf, wl, im, dir, nullPeers(out.Runs, wl.name, im.peersFrom))
+				res.Round = r + 1
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "%s %s round %d: %v\n", wl.name, im.name, r+1, err)
 					out.Notes = append(out.Notes, fmt.Sprintf("%s %s round %d failed: %v", wl.name, im.name, r+1, firstLine(err.Error())))
@@ -226,6 +275,9 @@ func cmdCompare(args []string) error {
 	if want["fullscrape"] {
 		for r := 0; r < *rounds; r++ {
 			for _, im := range impls {
+				if im.kind == "null" {
+					continue
+				}
 				fr, err := fullScrapeRun(&sf, im, dir, *scrapeTorrents, lf.seed)
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "fullscrape %s: %v\n", im.name, err)
@@ -240,6 +292,9 @@ func cmdCompare(args []string) error {
 	if want["fill"] {
 		for _, n := range parseInts(*fillPeers) {
 			for _, im := range impls {
+				if im.kind == "null" {
+					continue
+				}
 				fr, err := fillRun(&sf, im, dir, n, 10000, lf.seed)
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "fill %d %s: %v\n", n, im.name, err)
@@ -252,6 +307,7 @@ func cmdCompare(args []string) error {
 		}
 	}
 	out.Summary = summarize(&out)
+	out.CPU = cpuRows(out.Runs, workloadNames(compareWorkloads()), compareColumns, compareRatios)
 	fmt.Fprintf(os.Stderr, "compare took %v\n", time.Since(t0).Round(time.Second))
 	printSummary(os.Stdout, &out)
 	if *outJSON != "" {
@@ -263,6 +319,19 @@ func cmdCompare(args []string) error {
 		return writeJSON(f, out)
 	}
 	return nil
+}
+
+var (
+	compareColumns = []cpuColumn{{"ours µs", "ours"}, {"ref µs", "reference"}, {"floor µs", "null"}}
+	compareRatios  = []cpuRatio{{"ours/ref", "ours", "reference"}, {"ours/floor", "ours", "null"}, {"ref/floor", "reference", "null"}}
+)
+
+func workloadNames(ws []workloadSpec) []string {
+	var n []string
+	for _, w := range ws {
+		n = append(n, w.name)
+	}
+	return n
 }
 
 func orDefault(v, d int) int {
@@ -288,25 +357,50 @@ func parseInts(s string) []int {
 	return out
 }
 
-// startImpl starts one tracker for a run.
-func startImpl(sf *serverFlags, im impl, dir string, torrents int, seed uint64, budget string) (*server, error) {
+// startImpl starts one server for a run; peers is the null responder's
+// peers per announce reply, udp the protocol it serves (the trackers serve
+// both).
+func startImpl(sf *serverFlags, im impl, dir string, torrents int, seed uint64, budget string, peers int, udp bool) (*server, error) {
 	d := filepath.Join(dir, im.name)
 	os.RemoveAll(d)
-	if im.name == "ours" {
-		return startOurs(im.bin, d, sf.cpus, budget, false, "")
+	switch im.kind {
+	case "ours":
+		return startOursWith(im.wrapper, im.bin, d, sf.cpus, budget, false, "")
+	case "null":
+		return startNull(im.wrapper, im.bin, d, sf.cpus, peers, udp)
 	}
-	return startRef(im.bin, d, sf.cpus, seed, torrents)
+	return startRefWith(im.wrapper, im.ldRoot, im.bin, d, sf.cpus, seed, torrents)
+}
+
+// nullPeers returns the median peers per announce reply of the runs of
+// workload by impl so far: the null responder answers with as many, so that
+// its replies are as large as the tracker's.
+func nullPeers(runs []Result, workload, impl string) int {
+	var v []float64
+	for _, r := range runs {
+		if r.Name == workload+"/"+impl {
+			v = append(v, r.PeersPerAnn)
+		}
+	}
+	if len(v) == 0 {
+		return 50
+	}
+	return int(median(v) + 0.5)
 }
 
 // compareRun starts a fresh server, runs one workload against it and stops
 // it.
-func compareRun(sf *serverFlags, lf loadFlags, wl workloadSpec, im impl, dir string) (Result, error) {
-	s, err := startImpl(sf, im, dir, lf.torrents, lf.seed, sf.budget)
+func compareRun(sf *serverFlags, lf loadFlags, wl workloadSpec, im impl, dir string, peers int) (Result, error) {
+	s, err := startImpl(sf, im, dir, lf.torrents, lf.seed, sf.budget, peers, wl.udp)
 	if err != nil {
 		return Result{}, err
 	}
 	defer s.stop()
-	if err := s.waitReady(lf.seed, wl.udp, 10*time.Second); err != nil {
+	ready := 10 * time.Second
+	if im.wrapper != nil {
+		ready = 60 * time.Second // qemu-user starts slowly on a loaded machine
+	}
+	if err := s.waitReady(lf.seed, wl.udp, ready); err != nil {
 		return Result{}, err
 	}
 	wl.flags(&lf)
@@ -409,6 +503,14 @@ func printSummary(w io.Writer, out *compareOut) {
 		fmt.Fprintf(w, "%-15s %11.0f %11.0f %7.2f %9s %9s %6.2f %8.2f %8.2f %8.1f %8.1f %7.2f\n",
 			r.Workload, r.Ours, r.Ref, r.Ratio, fmtKB(r.OursRSSKB), fmtKB(r.RefRSSKB), r.RSSRatio,
 			r.OursP99, r.RefP99, r.OursCPUPerK, r.RefCPUPerK, ratio(r.RefCPUPerK, r.OursCPUPerK))
+	}
+	if len(out.CPU) > 0 {
+		fmt.Fprintf(w, "\nserver CPU per reply, µs (range over %s rounds; ratios taken within each round, lower is better for ours):\n",
+			out.Settings["rounds"])
+		printCPUTable(w, out.CPU, compareColumns, compareRatios)
+		fmt.Fprintf(w, "(floor: the null responder, which does the same socket work with same-size replies and keeps no state;\n"+
+			" udp-uniform/http-uniform: uniform popularity, every announce a new peer, numwant 200, %d (HTTP %d) announces per run)\n\n",
+			growRequests, growRequests/4)
 	}
 	fmt.Fprintf(w, "(ours/s, ref/s: median responses per second; ratio: ours/reference, higher is better;\n"+
 		" RSS: median peak RSS; p99 in ms; cpu: server CPU µs per response; cpu x: reference µs / ours µs,\n"+

@@ -44,6 +44,21 @@ func runFill(w *Workload, sources int, target netip.AddrPort, limit time.Duratio
 		Workers: 1, Fill: true, Duration: limit, Timeout: 500 * time.Millisecond})
 }
 
+// anonHugeKB reads a process's AnonHugePages (kB) from smaps_rollup; 0 if
+// unknown.
+func anonHugeKB(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		if v, ok := bytes.CutPrefix(line, []byte("AnonHugePages:")); ok {
+			return parseKB(v)
+		}
+	}
+	return 0
+}
+
 type fullScrapeResult struct {
 	Impl       string  `json:"impl"`
 	Torrents   int     `json:"torrents"`
@@ -63,7 +78,7 @@ type fullScrapeResult struct {
 // times GET /scrape (plain and gzip), median of 5.
 func fullScrapeRun(sf *serverFlags, im impl, dir string, n int, seed uint64) (fullScrapeResult, error) {
 	fr := fullScrapeResult{Impl: im.name}
-	s, err := startImpl(sf, im, dir, n, seed, sf.budget)
+	s, err := startImpl(sf, im, dir, n, seed, sf.budget, 0, true)
 	if err != nil {
 		return fr, err
 	}
@@ -125,15 +140,23 @@ type fillResult struct {
 	RSS1KB       int64   `json:"rss_after_kb"`
 	PeakKB       int64   `json:"peak_rss_kb"`
 	BytesPerPeer float64 `json:"bytes_per_peer"`
-	Seconds      float64 `json:"fill_seconds"`
-	Reported     string  `json:"server_reported_peers"`
-	Timeouts     uint64  `json:"timeouts"`
-	Errors       uint64  `json:"errors"`
+	// HugeKB is the growth of the server's transparent huge pages over the
+	// fill (AnonHugePages): memory the kernel gave in 2 MB pieces, which is
+	// part of the RSS delta.
+	HugeKB   int64   `json:"anon_huge_pages_delta_kb"`
+	Seconds  float64 `json:"fill_seconds"`
+	Reported string  `json:"server_reported_peers"`
+	Timeouts uint64  `json:"timeouts"`
+	Errors   uint64  `json:"errors"`
 }
 
 func (f fillResult) line() string {
-	return fmt.Sprintf("%d peers/%d torrents: RSS %s -> %s, %.1f bytes/peer (server counts %s peers; %.1fs, %d retries, %d errors)",
-		f.Peers, f.Torrents, fmtKB(f.RSS0KB), fmtKB(f.RSS1KB), f.BytesPerPeer, f.Reported, f.Seconds, f.Timeouts, f.Errors)
+	huge := ""
+	if f.HugeKB != 0 {
+		huge = fmt.Sprintf(", of which %s transparent huge pages", fmtKB(f.HugeKB))
+	}
+	return fmt.Sprintf("%d peers/%d torrents: RSS %s -> %s, %.1f bytes/peer%s (server counts %s peers; %.1fs, %d retries, %d errors)",
+		f.Peers, f.Torrents, fmtKB(f.RSS0KB), fmtKB(f.RSS1KB), f.BytesPerPeer, huge, f.Reported, f.Seconds, f.Timeouts, f.Errors)
 }
 
 // statsFirstNumber asks /stats?mode=peer and returns its first line (the peer
@@ -164,7 +187,7 @@ func fillRun(sf *serverFlags, im impl, dir string, n, torrents int, seed uint64)
 	if sf.fillBudget != "" {
 		budget = sf.fillBudget
 	}
-	s, err := startImpl(sf, im, dir, torrents, seed, budget)
+	s, err := startImpl(sf, im, dir, torrents, seed, budget, 0, true)
 	if err != nil {
 		return fr, err
 	}
@@ -178,6 +201,7 @@ func fillRun(sf *serverFlags, im impl, dir string, n, torrents int, seed uint64)
 	}
 	time.Sleep(300 * time.Millisecond)
 	_, fr.RSS0KB, _ = procStatus(s.pid)
+	huge0 := anonHugeKB(s.pid)
 	c, el, err := runFill(w, sources, s.udp, 4*time.Minute)
 	if err != nil {
 		return fr, err
@@ -186,6 +210,7 @@ func fillRun(sf *serverFlags, im impl, dir string, n, torrents int, seed uint64)
 	fr.Timeouts, fr.Errors = c.timeouts, c.errors
 	time.Sleep(500 * time.Millisecond)
 	fr.PeakKB, fr.RSS1KB, _ = procStatus(s.pid)
+	fr.HugeKB = anonHugeKB(s.pid) - huge0
 	fr.BytesPerPeer = float64(fr.RSS1KB-fr.RSS0KB) * 1024 / float64(n)
 	fr.Reported = statsFirstNumber(s, "peer")
 	if c.announces < uint64(n) {
@@ -218,11 +243,11 @@ func cmdFill(args []string) error {
 		if err != nil {
 			return err
 		}
-		impls = append(impls, impl{"ours", p})
+		impls = append(impls, impl{name: "ours", bin: p, kind: "ours"})
 	}
 	if strings.Contains(*which, "ref") {
 		if p := refBinary(sf.ref); p != "" {
-			impls = append(impls, impl{"reference", p})
+			impls = append(impls, impl{name: "reference", bin: p, kind: "reference"})
 		} else {
 			fmt.Fprintln(os.Stderr, "otbench: reference opentracker not installed; skipped")
 		}

@@ -26,10 +26,11 @@ func usage() {
 
 commands:
   load     drive a tracker over UDP or HTTP and report throughput and latency
-  compare  run every workload against this tracker and the reference, A B A B
+  compare  run every workload against this tracker, the reference and the floor, A B C A B C
   fill     memory per peer: load N distinct peers and report RSS delta / peer
   soak     sustained load on this tracker, sampling its Go heap via /stats?mode=heap
   qemu     run this tracker cross-built for mipsle/armv7 under qemu-user
+  null     the floor: answer UDP and HTTP requests with same-size replies, no state
   pin      run a command pinned to CPUs: otbench pin -cpus 0 -- cmd args...
 
 Run "otbench <command> -h" for the flags of a command.
@@ -56,6 +57,8 @@ func main() {
 		err = cmdQemu(args)
 	case "serve":
 		err = cmdServe(args)
+	case "null":
+		err = cmdNull(args)
 	case "pin":
 		err = cmdPin(args)
 	case "-h", "-help", "--help", "help":
@@ -171,6 +174,7 @@ type loadFlags struct {
 	shape, seedProb       float64
 	scrapePct, scrapeN    int
 	numWant               int
+	uniformGrow           bool
 	keepAlive             bool
 	timeout               time.Duration
 	seed                  uint64
@@ -195,6 +199,7 @@ func (f *loadFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.scrapePct, "scrape-pct", 0, "share of requests that are scrapes, percent")
 	fs.IntVar(&f.scrapeN, "scrape-hashes", 10, "info_hashes per scrape")
 	fs.IntVar(&f.numWant, "numwant", 50, "numwant of announces")
+	fs.BoolVar(&f.uniformGrow, "uniform-grow", false, "second workload: uniform popularity, every announce a new peer (swarms grow); use with -requests <= -peers")
 	fs.BoolVar(&f.keepAlive, "keepalive", true, "HTTP: reuse connections (false: one request per connection)")
 	fs.DurationVar(&f.timeout, "timeout", time.Second, "a request unanswered this long counts as a timeout")
 	fs.Uint64Var(&f.seed, "seed", 1, "workload random seed")
@@ -212,6 +217,9 @@ func (f *loadFlags) workload(sources int) (*Workload, error) {
 	w.NumWant = int32(f.numWant)
 	w.ScrapePct = f.scrapePct
 	w.ScrapeN = f.scrapeN
+	if f.uniformGrow {
+		w.MakeUniformGrowing()
+	}
 	return w, nil
 }
 

@@ -13,42 +13,62 @@ import (
 	"time"
 )
 
-// qemuTarget is one cross build run under qemu-user.
+// qemuTarget is one architecture run under qemu-user (or natively, with no
+// wrapper): this tracker and the null responder cross-built for it, and the
+// reference where Debian's build for it is unpacked.
 type qemuTarget struct {
-	name    string
+	arch    string // suffix of the impl names
 	env     []string
 	wrapper []string // empty: native
 }
 
+// qemuCPU is the emulated CPU. A MIPS 24Kf is the 24Kc of the routers this
+// tracker is built for plus an FPU: Debian's mipsel build (the reference)
+// uses hardware floating point and faults on a 24Kc, while our softfloat
+// build never touches the FPU, so both run on one CPU model.
+const qemuCPU = "24Kf"
+
 func qemuTargets() []qemuTarget {
 	return []qemuTarget{
 		{"native", nil, nil},
-		{"mipsle-24Kc", []string{"GOARCH=mipsle", "GOMIPS=softfloat"}, []string{"qemu-mipsel-static", "-cpu", "24Kc"}},
-		{"armv7-cortex-a7", []string{"GOARCH=arm", "GOARM=7"}, []string{"qemu-arm-static", "-cpu", "cortex-a7"}},
+		{"mipsle", []string{"GOARCH=mipsle", "GOMIPS=softfloat"}, []string{"qemu-mipsel-static", "-cpu", qemuCPU}},
+		{"armv7", []string{"GOARCH=arm", "GOARM=7"}, []string{"qemu-arm-static", "-cpu", "cortex-a7"}},
 	}
 }
 
-// crossBuild builds this tracker for a target into dir.
-func crossBuild(root, dir string, t qemuTarget) (string, error) {
-	out := filepath.Join(dir, "opentracker-"+t.name)
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/opentracker")
+// crossBuild builds pkg for a target into dir as name-arch.
+func crossBuild(root, dir, name, pkg string, t qemuTarget) (string, error) {
+	out := filepath.Join(dir, name+"-"+t.arch)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOOS=linux"), t.env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build %s: %w", t.name, err)
+		return "", fmt.Errorf("build %s for %s: %w", pkg, t.arch, err)
 	}
 	return out, nil
 }
 
-const qemuDisclaimer = `Emulation speed is not router speed. qemu-user translates guest
-instructions on this host's x86 core, so these figures say how this build
-behaves (it starts, serves, fits the budget) and roughly how much more CPU
-per request the guest code path costs; they do not predict a router. A real
-MIPS 24Kc or MT7621 core at 575-880 MHz is itself many times slower than the
-emulation here, and its kernel's UDP path costs more too (research:
-openwrt.md §6.3, peers.md §7). Read the ratio emulated/native as a lower
-bound on the slowdown of the code, not as an estimate of router throughput.`
+const qemuDisclaimer = `How to read this: under qemu-user the guest's instructions are translated
+and run on this host's core, while its system calls run natively in the host
+kernel. So the kernel's share of a reply costs what it costs natively, and
+the difference between two servers on the same emulated CPU is the
+instructions their own code executes per request, which is what a 580 MHz
+router core pays for. The floor (the null responder, cross-built the same
+way) is the socket work alone. Absolute figures are not router figures: a
+real 24Kc is many times slower than this emulation, and its kernel's UDP
+path costs more too.`
+
+func qemuWorkloads() []workloadSpec {
+	var out []workloadSpec
+	for _, w := range compareWorkloads() {
+		switch w.name {
+		case "udp-announce", "http-keepalive", "http-newconn", "udp-uniform":
+			out = append(out, w)
+		}
+	}
+	return out
+}
 
 func cmdQemu(args []string) error {
 	fs := flag.NewFlagSet("qemu", flag.ExitOnError)
@@ -56,8 +76,14 @@ func cmdQemu(args []string) error {
 	sf.register(fs, false)
 	var lf loadFlags
 	lf.register(fs)
-	only := fs.String("targets", "native,mipsle-24Kc,armv7-cortex-a7", "targets, comma-separated")
+	only := fs.String("targets", "native,mipsle,armv7", "targets, comma-separated")
+	rounds := fs.Int("rounds", 3, "rounds per workload")
+	refRoot := fs.String("ref-root", "bin/ref-mipsel/root", "Debian's mipsel opentracker unpacked (make bench-ref-mipsel); empty or missing: no reference")
+	workloads := fs.String("workloads", "udp-announce,http-keepalive,http-newconn,udp-uniform", "workloads, comma-separated")
+	growN := fs.Int("grow-requests", 150000, "announces (and new peers) per uniform-grow run")
+	outJSON := fs.String("out", "", "also write all results as JSON to this file")
 	fs.Parse(args)
+	growRequests = *growN
 	sf.torrents, sf.seed = lf.torrents, lf.seed
 	if sf.budget == "256M" {
 		sf.budget = "16M" // a router-sized budget unless told otherwise
@@ -76,70 +102,144 @@ func cmdQemu(args []string) error {
 		return err
 	}
 	defer cleanup()
-	type row struct {
-		target, proto string
-		r             Result
-	}
-	var rows []row
-	native := map[string]float64{}
+	out := compareOut{Machine: getMachine(), Skipped: map[string]string{}, Settings: map[string]string{
+		"duration": lf.duration.String(), "rounds": fmt.Sprint(*rounds), "server_cpus": sf.cpus,
+		"load_cpus": sf.loadCPUs, "budget": sf.budget, "qemu_mips_cpu": qemuCPU,
+		"torrents": fmt.Sprint(lf.torrents), "peers": fmt.Sprint(lf.peers),
+	}}
+	var impls []impl
 	for _, t := range qemuTargets() {
-		if !strings.Contains(*only, t.name) {
+		if !strings.Contains(*only, t.arch) {
 			continue
 		}
 		if len(t.wrapper) > 0 {
 			if _, err := exec.LookPath(t.wrapper[0]); err != nil {
-				fmt.Fprintf(os.Stderr, "%s: %s not installed (apt-get install qemu-user-static); skipped\n", t.name, t.wrapper[0])
+				out.Skipped[t.arch] = t.wrapper[0] + " not installed (apt-get install qemu-user-static)"
 				continue
 			}
 		}
-		bin, err := crossBuild(root, dir, t)
+		bin, err := crossBuild(root, dir, "opentracker", "./cmd/opentracker", t)
 		if err != nil {
 			return err
 		}
-		for _, udp := range []bool{true, false} {
-			s, err := startOursWith(t.wrapper, bin, filepath.Join(dir, t.name), sf.cpus, sf.budget, false, "")
-			if err != nil {
-				return err
-			}
-			if err := s.waitReady(lf.seed, udp, 60*time.Second); err != nil {
-				s.stop()
-				fmt.Fprintf(os.Stderr, "%s: %v\n", t.name, err)
-				continue
-			}
-			f := lf
-			f.udp, f.http = "", ""
-			proto := "udp"
-			if udp {
-				f.udp = s.udp.String()
+		impls = append(impls, impl{name: "ours-" + t.arch, bin: bin, kind: "ours", wrapper: t.wrapper})
+		if t.wrapper == nil {
+			continue // the native floor and reference are compare's
+		}
+		if t.arch == "mipsle" {
+			ref := filepath.Join(*refRoot, "usr/bin/opentracker")
+			if _, err := os.Stat(ref); *refRoot != "" && err == nil {
+				abs, _ := filepath.Abs(*refRoot)
+				impls = append(impls, impl{name: "reference-mipsel", bin: filepath.Join(abs, "usr/bin/opentracker"),
+					kind: "reference", wrapper: t.wrapper, ldRoot: abs})
 			} else {
-				f.http, f.keepAlive, proto = s.tcp.String(), true, "http"
+				out.Skipped["reference-mipsel"] = fmt.Sprintf("%s missing: run make bench-ref-mipsel (Debian's opentracker:mipsel, unpacked)", ref)
 			}
-			f.pid, f.name = s.pid, t.name
-			res, err := runLoad(&f)
-			s.stop()
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "%s %s: %v\n", t.name, proto, err)
-				continue
+		}
+		nb, err := crossBuild(root, dir, "otbench", "./cmd/otbench", t)
+		if err != nil {
+			return err
+		}
+		impls = append(impls, impl{name: "null-" + t.arch, bin: nb, kind: "null", wrapper: t.wrapper, peersFrom: "ours-" + t.arch})
+	}
+	for k, v := range out.Skipped {
+		fmt.Fprintf(os.Stderr, "otbench: skipped %s: %s\n", k, v)
+	}
+	want := map[string]bool{}
+	for _, w := range strings.Split(*workloads, ",") {
+		want[strings.TrimSpace(w)] = true
+	}
+	var names []string
+	t0 := time.Now()
+	for _, wl := range qemuWorkloads() {
+		if !want[wl.name] {
+			continue
+		}
+		names = append(names, wl.name)
+		for r := 0; r < *rounds; r++ {
+			for _, im := range impls {
+				res, err := compareRun(&sf, lf, wl, im, dir, nullPeers(out.Runs, wl.name, im.peersFrom))
+				res.Round = r + 1
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "%s %s round %d: %v\n", wl.name, im.name, r+1, err)
+					out.Notes = append(out.Notes, fmt.Sprintf("%s %s round %d failed: %v", wl.name, im.name, r+1, firstLine(err.Error())))
+					continue
+				}
+				out.Runs = append(out.Runs, res)
+				fmt.Fprintf(os.Stderr, "%-15s %-16s round %d: %8.0f resp/s, %6.1f µs/reply, errors %d, timeouts %d, p99 %.2f ms, peak RSS %s\n",
+					wl.name, im.name, r+1, res.RespPerSec, usPerReply(res), res.Errors, res.Timeouts, res.P99Ms, fmtKB(res.PeakRSSKB))
 			}
-			if t.wrapper == nil {
-				native[proto] = res.RespPerSec
-			}
-			fmt.Fprintf(os.Stderr, "%-16s %-5s %8.0f resp/s, errors %d (refused %d), timeouts %d, p99 %.2f ms, peak RSS %s\n",
-				t.name, proto, res.RespPerSec, res.Errors, res.Refused, res.Timeouts, res.P99Ms, fmtKB(res.PeakRSSKB))
-			rows = append(rows, row{t.name, proto, res})
 		}
 	}
-	w := io.Writer(os.Stdout)
-	fmt.Fprintf(w, "\nqemu-user router estimate: memory_budget %s, server pinned to CPU %s, generator (native) to CPU %s, %s per run\n\n",
-		sf.budget, sf.cpus, sf.loadCPUs, lf.duration)
-	fmt.Fprintf(w, "%-16s %-5s %11s %10s %9s %9s %10s\n", "target", "proto", "resp/s", "vs native", "p99 ms", "peak RSS", "errors")
-	for _, r := range rows {
-		vs := "-"
-		if n := native[r.proto]; n > 0 {
-			vs = fmt.Sprintf("%.3f", r.r.RespPerSec/n)
+	cols, ratios := qemuColumns(impls)
+	out.CPU = cpuRows(out.Runs, names, cols, ratios)
+	fmt.Fprintf(os.Stderr, "qemu took %v\n", time.Since(t0).Round(time.Second))
+	printQemu(os.Stdout, &out, cols, ratios)
+	if *outJSON != "" {
+		f, err := os.Create(*outJSON)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(w, "%-16s %-5s %11.0f %10s %9.2f %9s %10d\n", r.target, r.proto, r.r.RespPerSec, vs, r.r.P99Ms, fmtKB(r.r.PeakRSSKB), r.r.Errors+r.r.Timeouts)
+		defer f.Close()
+		return writeJSON(f, out)
 	}
-	fmt.Fprintf(w, "(peak RSS of an emulated run includes qemu itself)\n\n%s\n", qemuDisclaimer)
 	return nil
+}
+
+// qemuColumns lists the implementations that ran and the ratios between
+// them that mean something: ours against the reference and the floor on the
+// same emulated CPU, and the emulation cost against native.
+func qemuColumns(impls []impl) ([]cpuColumn, []cpuRatio) {
+	have := map[string]bool{}
+	var cols []cpuColumn
+	for _, im := range impls {
+		have[im.name] = true
+		cols = append(cols, cpuColumn{im.name, im.name})
+	}
+	var ratios []cpuRatio
+	add := func(label, a, b string) {
+		if have[a] && have[b] {
+			ratios = append(ratios, cpuRatio{label, a, b})
+		}
+	}
+	add("mips ours/ref", "ours-mipsle", "reference-mipsel")
+	add("mips ours/fl", "ours-mipsle", "null-mipsle")
+	add("mips ref/fl", "reference-mipsel", "null-mipsle")
+	add("arm ours/fl", "ours-armv7", "null-armv7")
+	add("mips/native", "ours-mipsle", "ours-native")
+	return cols, ratios
+}
+
+func printQemu(w io.Writer, out *compareOut, cols []cpuColumn, ratios []cpuRatio) {
+	m := out.Machine
+	fmt.Fprintf(w, "\nmachine: %d CPUs, %s, Linux %s, %s, %s\n", m.CPUs, m.Model, m.Kernel, m.Go, m.Date)
+	fmt.Fprintf(w, "qemu-user: mipsle on -cpu %s (ours softfloat, the reference Debian's mipsel build), armv7 on cortex-a7; "+
+		"our memory_budget %s; server pinned to CPU %s, native generator to CPU %s; %s per run, %s rounds\n\n",
+		qemuCPU, out.Settings["budget"], out.Settings["server_cpus"], out.Settings["load_cpus"], out.Settings["duration"], out.Settings["rounds"])
+	fmt.Fprintf(w, "%-15s %-17s %13s %13s %9s %8s\n", "workload", "server", "resp/s", "µs/reply", "peak RSS", "errors")
+	for _, r := range out.Runs {
+		wl, im, _ := strings.Cut(r.Name, "/")
+		fmt.Fprintf(w, "%-15s %-17s %13.0f %13.1f %9s %8d   round %d\n", wl, im, r.RespPerSec, usPerReply(r), fmtKB(r.PeakRSSKB), r.Errors+r.Timeouts, r.Round)
+	}
+	fmt.Fprintf(w, "\nserver CPU per reply, µs (range over rounds; ratios within each round, lower is better for the first):\n")
+	printCPUTable(w, out.CPU, cols, ratios)
+	fmt.Fprintf(w, "(fl: the floor, the null responder cross-built for the same target; peak RSS of an emulated run includes qemu;\n"+
+		" udp-uniform: uniform popularity, every announce a new peer, numwant 200, %d announces per run)\n", growRequests)
+	lo, hi := 0.0, 0.0
+	for i, r := range out.Runs {
+		if i == 0 || r.LoadAvg < lo {
+			lo = r.LoadAvg
+		}
+		hi = max(hi, r.LoadAvg)
+	}
+	if len(out.Runs) > 0 {
+		fmt.Fprintf(w, "1-minute load average at the end of the runs: %.1f to %.1f\n", lo, hi)
+	}
+	for k, v := range out.Skipped {
+		fmt.Fprintf(w, "skipped %s: %s\n", k, v)
+	}
+	for _, n := range out.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	fmt.Fprintf(w, "\n%s\n", qemuDisclaimer)
 }

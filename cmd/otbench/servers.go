@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/opentracker-go/opentracker/internal/reftest"
 )
 
 // server is a tracker process started for a run.
@@ -32,6 +34,7 @@ type server struct {
 	log     bytes.Buffer
 	exited  chan struct{}
 	exitErr error
+	env     []string // added to the environment
 }
 
 // freePort returns a loopback port that is free for both TCP and UDP right
@@ -84,6 +87,9 @@ func (s *server) start(cpus string, argv []string, dir string) error {
 	s.cmd.Dir = dir
 	s.cmd.Stdout = s
 	s.cmd.Stderr = s
+	if s.env != nil {
+		s.cmd.Env = append(os.Environ(), s.env...)
+	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		return err
@@ -124,17 +130,12 @@ func (s *server) alive() bool {
 	}
 }
 
-// refBinary finds Debian's opentracker.
+// refBinary is flagPath, or else Debian's opentracker if installed.
 func refBinary(flagPath string) string {
 	if flagPath != "" {
 		return flagPath
 	}
-	for _, p := range []string{"/usr/bin/opentracker", "/usr/sbin/opentracker"} {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p
-		}
-	}
-	return ""
+	return reftest.Binary()
 }
 
 // writeWhitelist writes the info_hashes of torrents [0, n) of the workload
@@ -164,6 +165,12 @@ func writeWhitelist(path string, seed uint64, n int) error {
 // Debian builds), chrooted to dir when root, stats and full scrape blessed
 // for 127.0.0.1.
 func startRef(bin, dir, cpus string, seed uint64, torrents int) (*server, error) {
+	return startRefWith(nil, "", bin, dir, cpus, seed, torrents)
+}
+
+// startRefWith runs the reference under a wrapper (qemu-user, with ldRoot
+// the unpacked Debian root that holds its loader and libraries).
+func startRefWith(wrapper []string, ldRoot, bin, dir, cpus string, seed uint64, torrents int) (*server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -174,14 +181,13 @@ func startRef(bin, dir, cpus string, seed uint64, torrents int) (*server, error)
 	if err != nil {
 		return nil, err
 	}
-	tp, up := s.tcp.Port(), s.udp.Port()
-	// The whitelist path is resolved after chroot (research §7, §11): a
-	// relative name works both chrooted (cwd /) and not (cwd dir).
-	argv := []string{bin, "-i", "127.0.0.1", "-p", fmt.Sprint(tp), "-P", fmt.Sprint(up),
-		"-A", "127.0.0.1", "-w", "whitelist.txt", "-d", dir}
-	if os.Geteuid() == 0 {
-		argv = append(argv, "-u", "nobody")
+	// qemu-user: -L makes the guest's loader and libraries come from ldRoot;
+	// it must come before the program.
+	argv := append([]string{bin}, reftest.Args(dir, s.tcp.Port(), s.udp.Port())...)
+	if ldRoot != "" {
+		argv = append([]string{"-L", ldRoot}, argv...)
 	}
+	argv = append(append([]string{}, wrapper...), argv...)
 	if err := s.start(cpus, argv, dir); err != nil {
 		return nil, err
 	}
@@ -401,6 +407,33 @@ func dechunk(b []byte) []byte {
 }
 
 var _ = binary.BigEndian
+
+// startNull runs the null responder (`otbench null`, or a cross-built
+// otbench under a qemu wrapper) on fresh loopback ports, serving UDP or TCP.
+func startNull(wrapper []string, bin, dir, cpus string, peers int, udp bool) (*server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s, err := newLoopbackServer("null")
+	if err != nil {
+		return nil, err
+	}
+	// Its loop never yields (raw blocking system calls), so the runtime's
+	// sysmon would send it a preemption signal at every check, thousands a
+	// second, each interrupting the receive (seen under qemu-mipsel: 0.4
+	// signals per request). (qemu-user passes the environment on.)
+	s.env = []string{"GODEBUG=asyncpreemptoff=1"}
+	argv := append(append([]string{}, wrapper...), bin, "null", "-peers", fmt.Sprint(peers))
+	if udp {
+		argv = append(argv, "-udp", s.udp.String())
+	} else {
+		argv = append(argv, "-tcp", s.tcp.String())
+	}
+	if err := s.start(cpus, argv, dir); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
 // newLoopbackServer picks free TCP and UDP ports on 127.0.0.1 for a server.
 func newLoopbackServer(name string) (*server, error) {

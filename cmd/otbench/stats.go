@@ -119,6 +119,7 @@ func (c *counters) merge(o *counters) {
 // Result is what `otbench load` reports, in the table and as JSON.
 type Result struct {
 	Name        string  `json:"name,omitempty"`
+	Round       int     `json:"round,omitempty"`
 	Proto       string  `json:"proto"`
 	Target      string  `json:"target"`
 	Seconds     float64 `json:"seconds"`

@@ -68,6 +68,27 @@ type Workload struct {
 	StopPer   uint32  // 1 in StopPer periodic announces is a "stopped"
 	DonePer   uint32  // 1 in DonePer leecher announces is a "completed"
 	SeedProb  float64 // share of peers that start as seeders
+	// grow, when set, makes PickPeer hand out each source's peers in order,
+	// one new peer per announce, so that swarms only grow; cursor holds
+	// each source's next peer number.
+	grow   bool
+	cursor []uint32
+}
+
+// MakeUniformGrowing turns w into the second workload: every torrent equally
+// popular (peer p belongs to torrent p mod Torrents), and every announce a
+// new peer joining, so that swarms grow for the whole run. With a request
+// bound no larger than the population, the trackers under test see the same
+// announces however fast they answer.
+func (w *Workload) MakeUniformGrowing() {
+	for p := range w.Peers {
+		w.Peers[p].torrent = uint32(p % w.Torrents)
+	}
+	for k := range w.pick {
+		w.pick[k] = uint32(uint64(k) * uint64(w.Torrents) / pickTableSize)
+	}
+	w.grow = true
+	w.cursor = make([]uint32, w.Sources)
 }
 
 // pickTableSize is the number of quantiles in the popularity table: a request
@@ -145,6 +166,11 @@ func (w *Workload) PickPeer(r *rng, src int) int {
 	}
 	if cnt == 0 {
 		return -1
+	}
+	if w.grow {
+		k := int(w.cursor[src]) % cnt
+		w.cursor[src]++
+		return src + k*w.Sources
 	}
 	return src + int(r.intn(uint32(cnt)))*w.Sources
 }

@@ -1,5 +1,6 @@
-// Package access decides which torrents may be tracked (a white or black list
-// of info_hashes, re-read on SIGHUP) and which client networks are trusted.
+// Package access decides which torrents may be tracked: a white or black list
+// of info_hashes, re-read on SIGHUP, with run-time changes through named
+// pipes (fifo.go). logic.Tracker consults it through its Access interface.
 package access
 
 import (
@@ -58,22 +59,6 @@ type List struct {
 // daemon reads it after changing root, where the path is resolved. Until
 // then a whitelist allows nothing and a blacklist everything.
 func New(mode Mode, path string) *List { return &List{mode: mode, path: path} }
-
-// NewList loads the list file for mode. Open mode needs no file; nil *List
-// and an open List allow everything.
-func NewList(mode Mode, path string) (*List, error) {
-	l := &List{mode: mode, path: path}
-	if mode == Open {
-		return l, nil
-	}
-	if path == "" {
-		return nil, fmt.Errorf("access mode %s needs a list file", mode)
-	}
-	if _, err := l.Reload(); err != nil {
-		return nil, err
-	}
-	return l, nil
-}
 
 // Mode returns the list's mode.
 func (l *List) Mode() Mode {

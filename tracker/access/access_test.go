@@ -25,7 +25,7 @@ const (
 func TestWhitelistReload(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "list")
 	os.WriteFile(path, []byte("# torrents\n"+hashA+" ubuntu.iso\n\n"+hashB+"\n"), 0o644)
-	l, err := NewList(Whitelist, path)
+	l, err := loadList(Whitelist, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestWhitelistReload(t *testing.T) {
 func TestBlacklistAndOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "list")
 	os.WriteFile(path, []byte(hashA+"\n"), 0o644)
-	l, err := NewList(Blacklist, path)
+	l, err := loadList(Blacklist, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +61,11 @@ func TestBlacklistAndOpen(t *testing.T) {
 		t.Fatal("blacklist lookups wrong")
 	}
 	var none *List
-	open, _ := NewList(Open, "")
+	open, _ := loadList(Open, "")
 	if !none.Allowed(hash(hashA)) || !open.Allowed(hash(hashA)) {
 		t.Fatal("open lists must allow all")
 	}
-	if _, err := NewList(Whitelist, filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := loadList(Whitelist, filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("missing whitelist file accepted")
 	}
 	if _, err := ParseMode("grey"); err == nil {
@@ -96,4 +96,13 @@ func TestParseLongLine(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "list.txt:3: line longer than") {
 		t.Fatalf("%v", err)
 	}
+}
+
+// loadList is New and a first Reload, as the daemon does.
+func loadList(mode Mode, path string) (*List, error) {
+	l := New(mode, path)
+	if _, err := l.Reload(); err != nil {
+		return nil, err
+	}
+	return l, nil
 }

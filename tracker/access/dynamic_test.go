@@ -16,7 +16,7 @@ func listFile(t *testing.T, mode Mode, lines ...string) (*List, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "list")
 	os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-	l, err := NewList(mode, path)
+	l, err := loadList(mode, path)
 	if err != nil {
 		t.Fatal(err)
 	}

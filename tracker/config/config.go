@@ -1,24 +1,28 @@
 // Package config reads the daemon's TOML configuration: the embedded defaults
 // (default.toml), then the operator's file over them, then command-line
-// switches. Every problem is reported as "file:line: problem".
+// switches. Every problem is reported as "file:line: problem". Validate
+// hands the daemon the parsed values (Typed): addresses, durations, the
+// access mode and networks. default.toml is the only place defaults live.
 package config
 
 import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 //go:embed default.toml
 var defaultTOML string
-
-// Default returns the embedded default configuration.
-func Default() string { return defaultTOML }
 
 // Config is the whole configuration; field tags name the TOML keys.
 type Config struct {
@@ -66,8 +70,26 @@ type Config struct {
 		Nodes  []string `toml:"nodes"`
 	} `toml:"livesync"`
 
+	// Typed holds the values above that are not plain numbers, strings or
+	// flags, parsed: Validate sets it, so that what the daemon reads has
+	// been checked.
+	Typed Typed `toml:"-"`
+
 	// origin tells where each key was last set, for error messages.
 	origin map[string]string
+}
+
+// Typed are the configuration's parsed values.
+type Typed struct {
+	TCP, UDP    []netip.AddrPort // listen.tcp, listen.udp
+	Interval    time.Duration    // announce.interval
+	PeerTimeout time.Duration    // announce.peer_timeout
+	IdleTimeout time.Duration    // http.idle_timeout
+	AccessMode  access.Mode      // access.mode
+	Admin       logic.Networks   // access.admin
+	Proxies     logic.Networks   // access.proxies
+	SyncListen  netip.AddrPort   // livesync.listen; not valid without live sync
+	SyncNodes   logic.Networks   // livesync.nodes
 }
 
 // Load returns the defaults overlaid with the file at path ("" for none).

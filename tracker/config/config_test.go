@@ -1,10 +1,14 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/opentracker-go/opentracker/tracker/access"
 )
 
 func TestDefaultsAreValid(t *testing.T) {
@@ -72,5 +76,35 @@ func TestParseSize(t *testing.T) {
 		if _, err := ParseSize(in); err == nil {
 			t.Errorf("ParseSize(%q) accepted", in)
 		}
+	}
+}
+
+// Validate hands the daemon parsed values: what it checked is what runs.
+func TestTypedValues(t *testing.T) {
+	c, err := Parse("[listen]\ntcp = [\"[::ffff:127.0.0.1]:80\"]\nudp = []\n[announce]\ninterval = 900\npeer_timeout = 1000\n"+
+		"[access]\nmode = \"blacklist\"\nlist = \"/etc/bl\"\nadmin = [\"10.0.0.0/8\"]\n[http]\nidle_timeout = 7\n"+
+		"[livesync]\nlisten = \"[::ffff:10.0.0.1]:9696\"\nnodes = [\"10.0.0.0/24\"]\n", "ot.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ty := c.Typed
+	if len(ty.TCP) != 1 || ty.TCP[0] != netip.MustParseAddrPort("127.0.0.1:80") || len(ty.UDP) != 0 {
+		t.Errorf("listen: tcp %v udp %v", ty.TCP, ty.UDP)
+	}
+	if ty.Interval != 900*time.Second || ty.PeerTimeout != 1000*time.Second || ty.IdleTimeout != 7*time.Second {
+		t.Errorf("durations: %v %v %v", ty.Interval, ty.PeerTimeout, ty.IdleTimeout)
+	}
+	if ty.AccessMode != access.Blacklist || !ty.Admin.Contains(netip.MustParseAddr("10.9.9.9")) || ty.Admin.Contains(netip.MustParseAddr("127.0.0.1")) {
+		t.Errorf("access: %v, admin %v", ty.AccessMode, ty.Admin)
+	}
+	if ty.SyncListen != netip.MustParseAddrPort("10.0.0.1:9696") || !ty.SyncNodes.Contains(netip.MustParseAddr("10.0.0.5")) || ty.SyncNodes.Contains(netip.MustParseAddr("10.0.1.5")) {
+		t.Errorf("live sync: %v %v", ty.SyncListen, ty.SyncNodes)
+	}
+	d, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Typed.SyncListen.IsValid() || len(d.Typed.TCP) != 2 || d.Typed.Interval != 1800*time.Second {
+		t.Errorf("defaults: %+v", d.Typed)
 	}
 }

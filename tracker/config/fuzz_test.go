@@ -10,7 +10,7 @@ import (
 // panic, never a message that blames the built-in defaults for what the
 // file set.
 func FuzzParse(f *testing.F) {
-	f.Add(Default())
+	f.Add(defaultTOML)
 	f.Add("memory_budget = \"4M\"\nmax_torrents = 1000000\n")
 	f.Add("[access]\nmode = \"whitelist\"\n")
 	f.Add("[announce]\nmax_numwant = 10\n")

@@ -13,7 +13,7 @@ import (
 // compact announce request head for it.
 func benchSetup(tb testing.TB, n int) (*Server, []byte, netip.AddrPort) {
 	st := newStore(tb, 16<<20)
-	s := NewServer(Config{}, newTracker(st, nil, new(logic.Counters)))
+	s := newServer(tb, Config{}, newTracker(st, nil, new(logic.Counters)))
 	h := ih(42)
 	var pb logic.PeerBuffer
 	for i := 0; i < n; i++ {

@@ -175,8 +175,8 @@ func TestAnnounceNotAuthorized(t *testing.T) {
 	if err := os.WriteFile(path, []byte(fmt.Sprintf("%x\n", allowed[:])), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	acl, err := access.NewList(access.Whitelist, path)
-	if err != nil {
+	acl := access.New(access.Whitelist, path)
+	if _, err := acl.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	tt := startTracker(t, Config{}, nil, acl, "")

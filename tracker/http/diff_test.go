@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opentracker-go/opentracker/internal/reftest"
 	"github.com/opentracker-go/opentracker/tracker/access"
-	"github.com/opentracker-go/opentracker/tracker/internal/reftest"
 	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
@@ -37,8 +37,8 @@ func TestDifferential(t *testing.T) {
 	if err := os.WriteFile(wl, []byte(fmt.Sprintf("%x\n%x\n%x\n", h1[:], h2[:], h3[:])), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	acl, err := access.NewList(access.Whitelist, wl)
-	if err != nil {
+	acl := access.New(access.Whitelist, wl)
+	if _, err := acl.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	ours := startTracker(t, Config{FullScrape: true, Admin: mustNets(t, "127.0.0.1")}, nil, acl, "")

@@ -2,6 +2,12 @@
 // server written on raw TCP, because net/http allocates per request and
 // makes a router binary more than twice as big. It must not import net/http.
 //
+// It parses requests and writes replies; the tracker's policy (access list,
+// refusals, counting, the interval) is logic.Tracker's, and the /stats pages
+// come from Config.Stats. One routing rule (route) serves the inline path
+// and the connection goroutines; announce.go and scrape.go parse their
+// queries with eachParam and write bencode.
+//
 // # Connections
 //
 // One goroutine per connection with an 8 KiB read buffer from the

@@ -28,7 +28,7 @@ func FuzzRespond(f *testing.F) {
 	st := newStore(f, 1<<20)
 	nets := mustNets(f, "127.0.0.0/8")
 	c := new(logic.Counters)
-	s := NewServer(Config{FullScrape: true, Admin: nets, Proxies: nets, Redirect: "http://x/",
+	s := newServer(f, Config{FullScrape: true, Admin: nets, Proxies: nets, Redirect: "http://x/",
 		Stats: &stats.Pages{Store: st, Counters: c}}, newTracker(st, nil, c))
 	peer := netip.MustParseAddrPort("127.0.0.1:5555")
 	f.Fuzz(func(t *testing.T, head []byte) {

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/opentracker-go/opentracker/tracker/access"
 	"github.com/opentracker-go/opentracker/tracker/bencode"
+	"github.com/opentracker-go/opentracker/tracker/config"
 	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/stats"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
@@ -61,7 +63,7 @@ func startTracker(t testing.TB, cfg Config, st *swarm.Store, acl *access.List, l
 	if cfg.Stats == nil {
 		cfg.Stats = &stats.Pages{Store: st, Counters: tt.c}
 	}
-	tt.srv = NewServer(cfg, newTracker(st, acl, tt.c))
+	tt.srv = newServer(t, cfg, newTracker(st, acl, tt.c))
 	go func() { tt.errc <- tt.srv.Serve(ln) }()
 	t.Cleanup(func() {
 		tt.srv.Close()
@@ -285,7 +287,53 @@ func roundTripOn(c net.Conn, br *bufio.Reader, req []byte) ([]byte, error) {
 	return make([]byte, r.rawLen), nil // the caller needs the length only
 }
 
-// newTracker is the policy over st with opentracker's interval.
+// defaults is the daemon's default configuration (default.toml).
+var defaults = func() *config.Config {
+	c, err := config.Load("")
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+// newTracker is the policy over st with the default interval.
 func newTracker(st *swarm.Store, acl *access.List, c *logic.Counters) *logic.Tracker {
-	return logic.New(logic.Config{Interval: 30 * time.Minute}, st, acl, c)
+	return logic.New(logic.Config{Interval: defaults.Typed.Interval}, st, acl, c)
+}
+
+// newServer is NewServer with cfg's zero fields taken from the defaults.
+func newServer(t testing.TB, cfg Config, tr *logic.Tracker) *Server {
+	t.Helper()
+	cfg.NumWant = cmp.Or(cfg.NumWant, defaults.Announce.NumWant)
+	cfg.MaxNumWant = cmp.Or(cfg.MaxNumWant, defaults.Announce.MaxNumWant)
+	cfg.StatsPath = cmp.Or(cfg.StatsPath, defaults.HTTP.StatsPath)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, defaults.Typed.IdleTimeout)
+	s, err := NewServer(cfg, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitFor polls cond until it holds, failing the test after 5 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 5 s for %s", what)
+		}
+	}
+}
+
+// serveResult is what Serve returned on errc, failing the test if it has
+// not returned within 5 s.
+func serveResult(t testing.TB, errc <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return within 5 s")
+		return nil
+	}
 }

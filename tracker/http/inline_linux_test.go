@@ -79,7 +79,7 @@ func expectCleanEOF(t *testing.T, br *bufio.Reader) {
 	}
 }
 
-func TestFastPathOneShot(t *testing.T) {
+func TestInlineOneShot(t *testing.T) {
 	tt := startTracker(t, Config{}, nil, nil, "")
 	h := ih(7)
 	for i, req := range []string{
@@ -110,11 +110,11 @@ func TestFastPathOneShot(t *testing.T) {
 	}
 }
 
-func TestFastPathKeepAliveAndPipelining(t *testing.T) {
+func TestInlineKeepAliveAndPipelining(t *testing.T) {
 	tt := startTracker(t, Config{}, nil, nil, "")
 	h := ih(8)
 	ann := func(port int) string { return "GET " + announceURL(h, port, "&left=1") + " HTTP/1.1\r\n\r\n" }
-	// Keep-alive after a fast first request: served on a goroutine.
+	// Keep-alive after an inline first request: served on a goroutine.
 	c, br := inlineServe(t, tt, ann(1), true)
 	readAllResponses(t, br, 1)
 	io.WriteString(c, ann(2)+ann(3))
@@ -135,7 +135,7 @@ func TestFastPathKeepAliveAndPipelining(t *testing.T) {
 	}
 }
 
-func TestFastPathFallbacks(t *testing.T) {
+func TestInlineFallbacks(t *testing.T) {
 	tt := startTracker(t, Config{Admin: mustNets(t, "127.0.0.1/32"), FullScrape: true, Redirect: "http://x/"}, nil, nil, "")
 	h := ih(9)
 	full := "GET " + announceURL(h, 1, "&left=1") + " HTTP/1.1\r\nConnection: close\r\n\r\n"
@@ -170,17 +170,15 @@ func TestFastPathFallbacks(t *testing.T) {
 	}
 }
 
-// TestFastPathServe drives the raw accept loop through Serve: connections
+// TestInlineServe drives the inline accept loop through Serve: connections
 // queue behind a held slot and are then taken with accept4.
-func TestFastPathServe(t *testing.T) {
+func TestInlineServe(t *testing.T) {
 	defer func() { Inline = true }()
-	for _, fast := range []bool{true, false} {
-		Inline = fast
+	for _, inline := range []bool{true, false} {
+		Inline = inline
 		tt := startTracker(t, Config{MaxConnections: 1}, nil, nil, "")
 		hold, _ := dial(t, tt.addr)
-		for tt.c.TCPAccepts.Load() < 1 {
-			time.Sleep(time.Millisecond)
-		}
+		waitFor(t, "the holding connection", func() bool { return tt.c.TCPAccepts.Load() >= 1 })
 		h := ih(10)
 		var brs []*bufio.Reader
 		for i := 0; i < 5; i++ {
@@ -188,9 +186,7 @@ func TestFastPathServe(t *testing.T) {
 			io.WriteString(c, "GET "+announceURL(h, 100+i, "&left=1")+" HTTP/1.0\r\n\r\n")
 			brs = append(brs, br)
 		}
-		for tt.c.TCPAccepts.Load() < 2 {
-			time.Sleep(time.Millisecond)
-		}
+		waitFor(t, "a queued connection", func() bool { return tt.c.TCPAccepts.Load() >= 2 })
 		time.Sleep(20 * time.Millisecond)
 		hold.Close()
 		for _, br := range brs {
@@ -202,20 +198,20 @@ func TestFastPathServe(t *testing.T) {
 			t.Fatal(r.status)
 		}
 		n := tt.srv.inlineAnswers.Load()
-		if fast && n == 0 || !fast && n != 0 {
-			t.Errorf("Inline %v: %d inline", fast, n)
+		if inline && n == 0 || !inline && n != 0 {
+			t.Errorf("Inline %v: %d inline", inline, n)
 		}
 		if a := tt.c.TCPAccepts.Load(); a != 7 {
-			t.Errorf("Inline %v: %d accepts, want 7", fast, a)
+			t.Errorf("Inline %v: %d accepts, want 7", inline, a)
 		}
 	}
 	Inline = true
 }
 
-func TestFastPathClose(t *testing.T) {
+func TestInlineClose(t *testing.T) {
 	tt := startTracker(t, Config{MaxConnections: 2}, nil, nil, "")
 	h := ih(11)
-	// A keep-alive connection handed off after a fast reply, one waiting
+	// A keep-alive connection handed off after an inline reply, one waiting
 	// for its head, and queued clients.
 	c1, br1 := inlineServe(t, tt, "GET "+announceURL(h, 1, "&left=1")+" HTTP/1.1\r\n\r\n", true)
 	readAllResponses(t, br1, 1)
@@ -240,9 +236,9 @@ func TestFastPathClose(t *testing.T) {
 	c2.Close()
 }
 
-// TestFastPathZeroAlloc: accepting, answering a compact announce inline and
+// TestInlineZeroAlloc: accepting, answering a compact announce inline and
 // closing allocate nothing on the server.
-func TestFastPathZeroAlloc(t *testing.T) {
+func TestInlineZeroAlloc(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
@@ -296,12 +292,12 @@ func TestDeferredAccept(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c logic.Counters
-	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, &c))
+	srv := newServer(t, Config{}, newTracker(newStore(t, 4<<20), nil, &c))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	defer func() {
 		srv.Close()
-		if err := <-errc; err != ErrServerClosed {
+		if err := serveResult(t, errc); err != ErrServerClosed {
 			t.Errorf("Serve: %v", err)
 		}
 	}()
@@ -326,7 +322,7 @@ func TestServeStopsWhenListenerClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
+	srv := newServer(t, Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	defer srv.Close()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -356,7 +352,7 @@ func TestServeTwiceOnOneListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
+	srv := newServer(t, Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	errc := make(chan error, 2)
 	for i := 0; i < 2; i++ {
 		go func() { errc <- srv.Serve(ln) }()
@@ -374,7 +370,7 @@ func TestServeTwiceOnOneListener(t *testing.T) {
 		t.Fatal("Close hangs")
 	}
 	for i := 0; i < 2; i++ {
-		if err := <-errc; err != ErrServerClosed {
+		if err := serveResult(t, errc); err != ErrServerClosed {
 			t.Errorf("Serve returned %v", err)
 		}
 	}
@@ -390,7 +386,7 @@ func TestBlockingListenerDoesNotFreeze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(Config{}, newTracker(newStore(t, 4<<20), nil, nil))
+	srv := newServer(t, Config{}, newTracker(newStore(t, 4<<20), nil, nil))
 	defer srv.Close()
 	go srv.Serve(ln)
 	if r := get(t, ln.Addr().String(), announceURL(ih(16), 1, "&left=1")); r.status != 200 {

@@ -5,7 +5,7 @@ import "bytes"
 // Query-string handling. Everything works in place on the request bytes held
 // in the connection's read buffer, so parsing allocates nothing.
 //
-// Compared with opentracker's scanner (research §3.3) we are lenient where
+// Compared with opentracker's scanner (scan_urlencoded_query) we are lenient where
 // strictness helps nobody: any byte is accepted in names and values (raw
 // UTF-8, quotes, brackets), and a parameter without "=" is an empty value.
 // Only a malformed %-escape is an error, because the decoded value would be

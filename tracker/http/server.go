@@ -2,8 +2,10 @@ package http
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,15 +13,16 @@ import (
 	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
-// Config configures a Server. Zero values get the defaults noted.
+// Config configures a Server. The daemon fills it from its configuration,
+// whose defaults are in tracker/config/default.toml.
 type Config struct {
-	NumWant        int           // peers when the client does not say (50)
-	MaxNumWant     int           // cap on numwant (200, at most logic.MaxPeersPerReply)
+	NumWant        int           // peers when the client does not say
+	MaxNumWant     int           // cap on numwant, 1..logic.MaxPeersPerReply
 	Redirect       string        // 302 target for "GET /"; empty answers 404
-	StatsPath      string        // path of the stats page without "/" ("stats")
+	StatsPath      string        // path of the stats page, with or without the leading "/"
 	MaxConnections int           // open connections at most, slots allocated at start (0: DefaultMaxConnections)
 	MaxPerAddress  int           // open connections per client address, proxies exempt (0: DefaultMaxPerAddress, <0: no cap)
-	IdleTimeout    time.Duration // keep-alive idle time and time to send one request (30 s)
+	IdleTimeout    time.Duration // keep-alive idle time and time to send one request
 	FullScrape     bool          // serve /scrape without info_hash to Admin networks
 	Admin          logic.Networks
 	Proxies        logic.Networks
@@ -61,27 +64,19 @@ type Server struct {
 }
 
 // NewServer returns a Server that answers announces and scrapes with t.
-func NewServer(cfg Config, t *logic.Tracker) *Server {
-	if cfg.MaxNumWant <= 0 {
-		cfg.MaxNumWant = 200
+func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
+	switch {
+	case cfg.MaxNumWant < 1 || cfg.MaxNumWant > logic.MaxPeersPerReply:
+		return nil, fmt.Errorf("http: max numwant %d is outside 1..%d", cfg.MaxNumWant, logic.MaxPeersPerReply)
+	case cfg.NumWant < 0 || cfg.NumWant > cfg.MaxNumWant:
+		return nil, fmt.Errorf("http: numwant %d is outside 0..%d", cfg.NumWant, cfg.MaxNumWant)
+	case cfg.IdleTimeout <= 0:
+		return nil, errors.New("http: no idle timeout")
+	case cfg.Stats != nil && strings.Trim(cfg.StatsPath, "/") == "":
+		return nil, errors.New("http: no stats path")
 	}
-	if cfg.MaxNumWant > logic.MaxPeersPerReply {
-		cfg.MaxNumWant = logic.MaxPeersPerReply
-	}
-	if cfg.NumWant <= 0 {
-		cfg.NumWant = 50
-	}
-	if cfg.NumWant > cfg.MaxNumWant {
-		cfg.NumWant = cfg.MaxNumWant
-	}
-	if cfg.StatsPath == "" {
-		cfg.StatsPath = "stats"
-	}
-	if cfg.StatsPath[0] != '/' {
+	if !strings.HasPrefix(cfg.StatsPath, "/") {
 		cfg.StatsPath = "/" + cfg.StatsPath
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 30 * time.Second
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -106,7 +101,7 @@ func NewServer(cfg Config, t *logic.Tracker) *Server {
 		s.cfg.MaxPerAddress = DefaultMaxPerAddress
 	}
 	s.table = newConnTable(s, s.cfg.MaxConnections, s.cfg.MaxPerAddress, cfg.Proxies)
-	return s
+	return s, nil
 }
 
 // ErrServerClosed is returned by Serve after Close.

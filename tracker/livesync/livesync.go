@@ -66,7 +66,7 @@ type Syncer struct {
 	startOnce sync.Once
 	closeOnce sync.Once
 
-	sent, dropped, received, rejected atomic.Uint64
+	sent, received, rejected atomic.Uint64 // and counters.SyncDropped
 }
 
 type packet struct {
@@ -84,7 +84,7 @@ type Stats struct {
 
 // Stats returns the counts so far.
 func (s *Syncer) Stats() Stats {
-	return Stats{s.sent.Load(), s.dropped.Load(), s.received.Load(), s.rejected.Load()}
+	return Stats{s.sent.Load(), s.counters.SyncDropped.Load(), s.received.Load(), s.rejected.Load()}
 }
 
 // newSyncer makes a Syncer without sockets.
@@ -194,7 +194,7 @@ func (s *Syncer) appendLocked(typ uint32, n *logic.News, flags byte) {
 		select {
 		case p = <-s.free:
 		default:
-			s.dropped.Add(1)
+			s.counters.SyncDropped.Add(1)
 			return
 		}
 		copy(p.buf[:4], s.id[:])

@@ -13,8 +13,15 @@ import (
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
-// goldenV4 is a real upstream HEAD packet (livesync-verified.md): tracker id
-// d7875872, type 0, five records for "flagtestflagtestflag".
+// goldenV4 is a packet captured (tcpdump) from upstream opentracker HEAD
+// sending to 224.0.23.5:9696 with TTL 1: tracker id d7875872, type 0 (IPv4),
+// five 28-byte records hash[20] ip[4] port[2] flags[1] age[1] for
+// "flagtestflagtestflag", in the order of goldenNews: a new leecher
+// 10.99.0.12:2002 (flags 00), its completion with left=0 (c0: seeding and
+// completed), 10.99.0.13:2003 completing with left=5 (00: upstream clears
+// completed without seeding), 10.99.0.12 stopping as a seeder (a0: stopped
+// and seeding), and a stop from the unknown 10.99.0.14:2004 (20: stops are
+// sent even for unknown peers). The age byte is always 0.
 const goldenV4 = "d787587200000000" +
 	"666c616774657374666c616774657374666c6167" + "0a63000c07d20000" +
 	"666c616774657374666c616774657374666c6167" + "0a63000c07d2c000" +
@@ -22,7 +29,9 @@ const goldenV4 = "d787587200000000" +
 	"666c616774657374666c616774657374666c6167" + "0a63000c07d2a000" +
 	"666c616774657374666c616774657374666c6167" + "0a63000e07d42000"
 
-// goldenV6 is upstream's type 1 packet for fd00:99::11 port 7777, seeding.
+// goldenV6 is upstream's type 1 (IPv6) packet, 40-byte records hash[20]
+// ip[16] port[2] flags[1] age[1]: tracker id 194a5173, one record for
+// "v6testv6testv6testv6", fd00:99::11 port 7777, seeding (80).
 const goldenV6 = "194a5173" + "00000001" + "7636746573747636746573747636746573747636" +
 	"fd000099000000000000000000000011" + "1e61" + "80" + "00"
 

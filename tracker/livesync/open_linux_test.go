@@ -81,7 +81,7 @@ func TestSockets(t *testing.T) {
 		if listener, err = sock.ListenUDP("0.0.0.0:9696", sock.Options{ReuseAddr: true}); err != nil {
 			return
 		}
-		err = control(listener, func(fd int) error {
+		err = sock.Control(listener, func(fd int) error {
 			return syscall.SetsockoptIPMreq(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP,
 				&syscall.IPMreq{Multiaddr: Group.As4(), Interface: [4]byte{127, 0, 0, 1}})
 		})
@@ -91,7 +91,7 @@ func TestSockets(t *testing.T) {
 	}
 	defer listener.Close()
 	defer s.Close()
-	control(s.send, func(fd int) error {
+	sock.Control(s.send, func(fd int) error {
 		ttl, _ := syscall.GetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_MULTICAST_TTL)
 		loop, _ := syscall.GetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_MULTICAST_LOOP)
 		if ttl != 1 || loop != 1 {
@@ -120,17 +120,4 @@ func TestSockets(t *testing.T) {
 	if st := s.Stats(); st.PacketsRejected != 1 || st.PacketsReceived != 0 || st.PacketsSent != 1 {
 		t.Fatalf("%+v", st)
 	}
-}
-
-// control runs fn on c's descriptor.
-func control(c *net.UDPConn, fn func(fd int) error) error {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := raw.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
 }

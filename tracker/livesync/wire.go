@@ -1,6 +1,8 @@
 // Package livesync is opentracker's live sync (WANT_SYNC_LIVE): trackers of
 // a cluster tell each other about announces over IPv4 UDP multicast, so that
-// a peer announced to one tracker is handed out by all of them.
+// a peer announced to one tracker is handed out by all of them. A Syncer
+// sends what logic.Tracker observes as news and applies received records
+// through the same Tracker, so the access list and the budget apply alike.
 //
 // Wire format (interoperable with upstream opentracker HEAD and 2021):
 //

@@ -82,6 +82,7 @@ func TestAnnounceCountsFullBudgetRefusals(t *testing.T) {
 	var c logic.Counters
 	tr := logic.New(logic.Config{Interval: time.Hour}, st, nil, &c)
 	var err error
+	var last logic.InfoHash // refused last
 	refused := 0
 	for i := 0; i < 1<<16 && refused < 3; i++ {
 		h := logic.InfoHash{0: byte(i), 1: byte(i >> 8), 2: 7}
@@ -90,10 +91,16 @@ func TestAnnounceCountsFullBudgetRefusals(t *testing.T) {
 				t.Fatalf("announce %d: %v, want ErrFull", i, err)
 			}
 			refused++
+			last = h
 		}
 	}
 	if refused != 3 {
 		t.Fatalf("a 1 MiB store took 65536 torrents")
+	}
+	// A synced record refused alike is live sync's to count.
+	_, err = announce(t, tr, logic.Request{InfoHash: last, Peer: peer(1, 1), FromSync: true})
+	if !errors.Is(err, logic.ErrFull) {
+		t.Fatalf("synced announce into a full store: %v", err)
 	}
 	if n := c.Full.Load(); n != 3 {
 		t.Fatalf("Full %d, want 3", n)

@@ -25,7 +25,7 @@ func ListenMulticast(group netip.Addr, listen netip.AddrPort, loop bool) (recv, 
 	if err != nil {
 		return nil, nil, err
 	}
-	err = control(recv, func(fd int) error {
+	err = Control(recv, func(fd int) error {
 		mreq := &syscall.IPMreq{Multiaddr: group.As4(), Interface: ifaddr}
 		if err := syscall.SetsockoptIPMreq(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP, mreq); err != nil {
 			return fmt.Errorf("joining %v on %v: %v", group, listen.Addr(), err)
@@ -44,7 +44,7 @@ func ListenMulticast(group netip.Addr, listen netip.AddrPort, loop bool) (recv, 
 		recv.Close()
 		return nil, nil, err
 	}
-	err = control(send, func(fd int) error {
+	err = Control(send, func(fd int) error {
 		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_MULTICAST_TTL, 1); err != nil {
 			return err
 		}
@@ -70,7 +70,8 @@ func ListenMulticast(group netip.Addr, listen netip.AddrPort, loop bool) (recv, 
 	return recv, send, nil
 }
 
-func control(c *net.UDPConn, fn func(fd int) error) error {
+// Control runs fn on c's descriptor and returns what it returns.
+func Control(c *net.UDPConn, fn func(fd int) error) error {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return err

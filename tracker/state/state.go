@@ -1,6 +1,7 @@
 // Package state saves the torrent table across restarts in the reference's
 // statedump format: one "HEX40:minutes:completed" line per torrent. Peers are
-// not saved: they re-announce within one interval anyway.
+// not saved: they re-announce within one interval anyway. AppendDump writes
+// the format (also /stats?mode=statedump).
 package state
 
 import (

@@ -1,3 +1,6 @@
+// Package stats renders the /stats pages (Pages): opentracker's modes in the
+// reference's layout, from the store and the tracker's counters
+// (logic.Counters), and this tracker's own (store, heap, s24s, renew).
 package stats
 
 import (
@@ -80,11 +83,17 @@ func (p *Pages) Render(dst []byte, mode, format string) ([]byte, error) {
 		n := c.Completed.Load()
 		return mrtg(n, 0, "opentracker, "+strconv.FormatUint(n*3600/max(uint64(secs), 1), 10)+" completed/h."), nil
 	case "syncs":
-		n := c.SyncReceived.Load()
-		return mrtg(n, 0, "opentracker live sync, "+rate(n)+" peers/s."), nil
+		// Records applied, and records of ours that were not sent because
+		// the sender fell behind (the reference's second value is 0).
+		n, d := c.SyncReceived.Load(), c.SyncDropped.Load()
+		return mrtg(n, d, "opentracker live sync, "+rate(n)+" peers/s, "+strconv.FormatUint(d, 10)+" records dropped."), nil
 	case "herr":
-		return fmt.Appendf(dst, "302 RED %d\n400 ... %d\n400 PAR %d\n403 IP  %d\n404 INV %d\nFAILURE %d\n",
-			c.HTTPRedirects.Load(), c.HTTPBadRequests.Load(), 0, c.NotAuthorized.Load(), c.HTTPNotFound.Load(), c.HTTPFailures.Load()), nil
+		// The reference's seven lines (PAR: its parameter errors, COM: its
+		// refusal of compact=0, SRV: its internal errors, none of which
+		// happen here), then announces and scrapes answered with a failure
+		// reason, which it does not have.
+		return fmt.Appendf(dst, "302 RED %d\n400 ... %d\n400 PAR %d\n400 COM %d\n403 IP  %d\n404 INV %d\n500 SRV %d\nFAILURE %d\n",
+			c.HTTPRedirects.Load(), c.HTTPBadRequests.Load(), 0, 0, c.NotAuthorized.Load(), c.HTTPNotFound.Load(), 0, c.HTTPFailures.Load()), nil
 	case "top10", "top100":
 		n := 10
 		if mode == "top100" {
@@ -218,7 +227,7 @@ func appendEverything(dst []byte, store *swarm.Store, c *logic.Counters, secs in
 		c.TCPAccepts.Load(), c.HTTPAnnounces.Load(), c.HTTPScrapes.Load())
 	dst = fmt.Appendf(dst, "    <udp>\n      <overall>%d</overall>\n      <connect>%d</connect>\n      <announce>%d</announce>\n      <scrape>%d</scrape>\n      <missmatch>%d</missmatch>\n    </udp>\n  </connections>\n",
 		c.UDPPackets.Load(), c.UDPConnects.Load(), c.UDPAnnounces.Load(), c.UDPScrapes.Load(), c.UDPMismatch.Load())
-	dst = fmt.Appendf(dst, "  <livesync>\n    <count>%d</count>\n  </livesync>\n", c.SyncReceived.Load())
+	dst = fmt.Appendf(dst, "  <livesync>\n    <count>%d</count>\n    <dropped>%d</dropped>\n  </livesync>\n", c.SyncReceived.Load(), c.SyncDropped.Load())
 	dst = append(dst, "  <debug>\n    <renew>\n"...)
 	for m, n := range store.Renewals() {
 		dst = fmt.Appendf(dst, "      <count interval=\"%02d\">%d</count>\n", m, n)

@@ -1,37 +1,45 @@
 package swarm
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // The peer arena: one pointer-free []uint32 allocated at start, carved into
 // power-of-two blocks by a binary buddy allocator. Peer lists live in these
 // blocks, so the garbage collector never scans them and a full arena is a
-// clear refusal rather than growth. Free blocks link through their own first
-// two words; a byte per unit remembers which block heads are free and their
-// order, which is all the buddy merge needs.
+// clear refusal rather than growth. A free block keeps its free-list links
+// in its first two words and its order in the third; a bit per unit says
+// which units head a free block, which is all the buddy merge needs (a bit
+// rather than a byte: the meta bytes were 6 % of the resident arena).
 
 const (
-	unitWords   = 4  // smallest block: 16 bytes
-	maxOrderCap = 20 // largest block: 2^20 units = 16 MiB
-	freeBit     = 0x80
+	unitWords   = 4    // smallest block: 16 bytes
+	maxOrderCap = 20   // largest block: 2^20 units = 16 MiB
+	freeBit     = 0x80 // in metaOf's answer: a free block's head
 	// maxUnits keeps word offsets (unit*unitWords) within uint32: a 16 GiB
 	// arena, far beyond any router.
 	maxUnits = 1<<32/unitWords - 1
 )
 
 type arena struct {
-	mu       sync.Mutex
-	words    []uint32
-	meta     []uint8 // per unit; at a free block's head: freeBit | order
-	free     [maxOrderCap + 1]uint32
-	maxOrder uint8
-	units    uint32
-	used     uint32 // units handed out
+	mu    sync.Mutex
+	words []uint32
+	// pageOrder is the order of a block that spans one page. A free block
+	// of a higher order keeps only its first page, which holds its free-list
+	// links, in memory: the rest goes back to the kernel (dropPages).
+	pageOrder uint8
+	heads     []uint64 // bit u: unit u heads a free block
+	free      [maxOrderCap + 1]uint32
+	maxOrder  uint8
+	units     uint32
+	used      uint32 // units handed out
 }
 
-// arenaUnitsFor returns how many units fit in budget bytes, counting the meta
-// byte each unit needs.
+// arenaUnitsFor returns how many units fit in budget bytes, counting the
+// head bit each unit needs (a 64-bit word per 64 units).
 func arenaUnitsFor(budget int64) uint32 {
-	n := budget / (unitWords*4 + 1)
+	n := budget * 64 / (unitWords*4*64 + 8)
 	if n > maxUnits {
 		n = maxUnits
 	}
@@ -44,11 +52,18 @@ func arenaUnitsFor(budget int64) uint32 {
 func newArena(units uint32) *arena {
 	a := &arena{
 		words: make([]uint32, int(units)*unitWords),
-		meta:  make([]uint8, units),
+		heads: make([]uint64, (units+63)/64),
 		units: units,
 	}
 	for a.maxOrder < maxOrderCap && uint32(1)<<(a.maxOrder+1) <= units {
 		a.maxOrder++
+	}
+	for 1<<a.pageOrder*unitWords*4 < pageBytes {
+		a.pageOrder++
+	}
+	// Aligned blocks only line up with pages if the arena starts on one.
+	if len(a.words) > 0 && uintptr(unsafe.Pointer(&a.words[0]))%uintptr(pageBytes) != 0 {
+		a.pageOrder = maxOrderCap + 1
 	}
 	// Carve the arena into the largest aligned blocks that fit, biggest
 	// first, so that each block's offset is a multiple of its size.
@@ -124,13 +139,13 @@ func (a *arena) extend(u, n, m uint32) bool {
 	defer a.mu.Unlock()
 	p := n
 	for p < m { // check first: claim nothing unless all of it is free
-		if u+p >= a.units || a.meta[u+p]&freeBit == 0 {
+		if u+p >= a.units || !a.isHead(u+p) {
 			return false
 		}
-		p += 1 << (a.meta[u+p] &^ freeBit)
+		p += 1 << a.orderOf(u+p)
 	}
 	for p = n; p < m; {
-		k := a.meta[u+p] &^ freeBit
+		k := a.orderOf(u + p)
 		a.unlink(k, u+p)
 		a.used += 1 << k
 		p += 1 << k
@@ -148,7 +163,25 @@ func (a *arena) push(k uint8, u uint32) {
 		a.words[(head-1)*unitWords+1] = u + 1
 	}
 	a.free[k] = u + 1
-	a.meta[u] = freeBit | k
+	a.words[base+2] = uint32(k)
+	a.heads[u/64] |= 1 << (u % 64)
+}
+
+// isHead reports whether unit u heads a free block.
+func (a *arena) isHead(u uint32) bool { return a.heads[u/64]&(1<<(u%64)) != 0 }
+
+// orderOf is the order of the free block headed by u.
+func (a *arena) orderOf(u uint32) uint8 { return uint8(a.words[u*unitWords+2]) }
+
+// isFree reports whether u heads a free block of order k.
+func (a *arena) isFree(u uint32, k uint8) bool { return a.isHead(u) && a.orderOf(u) == k }
+
+// metaOf is freeBit|order for the head of a free block, else 0 (tests).
+func (a *arena) metaOf(u uint32) uint8 {
+	if !a.isHead(u) {
+		return 0
+	}
+	return freeBit | a.orderOf(u)
 }
 
 func (a *arena) unlink(k uint8, u uint32) {
@@ -162,7 +195,7 @@ func (a *arena) unlink(k uint8, u uint32) {
 	if next != 0 {
 		a.words[(next-1)*unitWords+1] = prev
 	}
-	a.meta[u] = 0
+	a.heads[u/64] &^= 1 << (u % 64)
 }
 
 // alloc returns the unit offset of a free block of order k.
@@ -185,7 +218,6 @@ func (a *arena) alloc(k uint8) (uint32, bool) {
 		j--
 		a.push(j, u+1<<j)
 	}
-	a.meta[u] = k
 	a.used += 1 << k
 	return u, true
 }
@@ -197,20 +229,34 @@ func (a *arena) release(u uint32, k uint8) {
 	a.freeBlock(u, k)
 }
 
-// freeBlock is release with the lock held.
+// freeBlock is release with the lock held. A free block larger than a page
+// keeps only its first page in memory: the block's own pages after the
+// first are dropped, and when two free blocks of a page or more merge, the
+// upper one's first page, which held its links, is dropped too.
 func (a *arena) freeBlock(u uint32, k uint8) {
 	a.used -= 1 << k
-	a.meta[u] = 0
+	if k > a.pageOrder {
+		a.drop(u+1<<a.pageOrder, u+1<<k)
+	}
 	for k < a.maxOrder {
 		b := u ^ 1<<k
-		if b >= a.units || a.meta[b] != freeBit|k {
+		if b >= a.units || !a.isFree(b, k) {
 			break
 		}
 		a.unlink(k, b)
+		if k >= a.pageOrder {
+			upper := u | b
+			a.drop(upper, upper+1<<a.pageOrder)
+		}
 		u &= b
 		k++
 	}
 	a.push(k, u)
+}
+
+// drop gives the pages of units [from, to) back to the kernel.
+func (a *arena) drop(from, to uint32) {
+	dropPages(a.words[from*unitWords : to*unitWords])
 }
 
 func (a *arena) usedUnits() uint32 {

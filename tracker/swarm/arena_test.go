@@ -12,8 +12,8 @@ func freeUnits(t *testing.T, a *arena) uint32 {
 	for k := uint8(0); k <= a.maxOrder; k++ {
 		for e := a.free[k]; e != 0; e = a.words[(e-1)*unitWords] {
 			u := e - 1
-			if a.meta[u] != freeBit|k || u%(1<<k) != 0 {
-				t.Fatalf("free block %d of order %d: meta %x", u, k, a.meta[u])
+			if a.metaOf(u) != freeBit|k || u%(1<<k) != 0 {
+				t.Fatalf("free block %d of order %d: meta %x", u, k, a.metaOf(u))
 			}
 			total += 1 << k
 		}
@@ -133,4 +133,45 @@ func TestArenaRegionsGrowShrinkAndRestore(t *testing.T) {
 	if got := freeUnits(t, a); got != 3000 {
 		t.Fatalf("after releasing all, %d free units", got)
 	}
+}
+
+// TestArenaWordOffsetsFitUint32: push and unlink compute word offsets
+// as uint32 (unit*unitWords); arenaUnitsFor used to allow 2^31 units, so with
+// a budget above ~17 GiB the offsets of high units wrapped and their free-list
+// links were written over the arena's first blocks.
+func TestArenaWordOffsetsFitUint32(t *testing.T) {
+	for _, budget := range []int64{1 << 34, 1 << 40, 1 << 62} {
+		units := arenaUnitsFor(budget)
+		if uint64(units)*unitWords > 1<<32 {
+			t.Errorf("budget %d: %d units, word offsets up to %d overflow uint32", budget, units, uint64(units)*unitWords)
+		}
+	}
+}
+
+// TestExtendStopsAtLargestBlock: a region at a high power of two may not
+// grow in place past the largest block (2^maxOrder units): released whole,
+// it would be a block of an order the free lists do not have (before the
+// fix: index out of range [21] in the sweep).
+func TestExtendStopsAtLargestBlock(t *testing.T) {
+	a := newArena(1 << 22)
+	max := uint32(1) << a.maxOrder
+	u1, ok1 := a.allocRegion(max)
+	u2, ok2 := a.allocRegion(max)
+	if !ok1 || !ok2 || u2&-u2 < 2*max {
+		t.Skipf("layout %#x %#x does not exercise the case", u1, u2)
+	}
+	a.releaseRange(u1, 0, max)
+	if a.extend(u2, max, 2*max) {
+		t.Fatal("extend grew a region past the largest block")
+	}
+	a.releaseRange(u2, 0, max)
+	if a.usedUnits() != 0 {
+		t.Fatalf("%d units still used", a.usedUnits())
+	}
+	// releaseRange splits a span wider than the largest block too.
+	u, ok := a.allocRegion(max)
+	if !ok {
+		t.Fatal("no region")
+	}
+	a.releaseRange(u, 0, max)
 }

@@ -21,8 +21,8 @@ func whitelist(t testing.TB, hs ...logic.InfoHash) *access.List {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := access.NewList(access.Whitelist, path)
-	if err != nil {
+	l := access.New(access.Whitelist, path)
+	if _, err := l.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	return l

@@ -17,7 +17,8 @@ import (
 // adds under 2%).
 const batchSize = 8
 
-// batch is a batched loop's buffers, allocated once per loop.
+// batch is a batched loop's buffers, allocated once per loop, and the
+// state its system call callbacks share with it.
 type batch struct {
 	names [batchSize]unix.RawSockaddrAny
 	iov   [batchSize]unix.Iovec
@@ -26,20 +27,13 @@ type batch struct {
 	ohdr  [batchSize]sock.Mmsghdr
 	in    [batchSize][MaxPacket + 1]byte // the spare byte detects over-long packets
 	out   [batchSize][outLen]byte
+
+	got, nout, sent int           // received, replies to send, replies sent
+	rerr, serr      syscall.Errno // the last receive and send errors
+	recv, send      func(fd uintptr) bool
 }
 
-// loopBatch serves c with recvmmsg/sendmmsg: up to batchSize requests per
-// receive call and their replies in one send call. At saturation that
-// roughly halves the server's CPU per announce (measurements in doc.go); with
-// only a few requests in flight it is somewhat slower than the plain loop,
-// which does not matter while the server is mostly idle. It returns false,
-// having served nothing, if c offers no raw access.
-func (s *Server) loopBatch(c *net.UDPConn) bool {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return false
-	}
-	w := newWorker(s)
+func newBatch() *batch {
 	b := new(batch)
 	for i := range b.hdr {
 		b.iov[i].Base = &b.in[i][0]
@@ -48,93 +42,120 @@ func (s *Server) loopBatch(c *net.UDPConn) bool {
 		b.hdr[i].Hdr.Iov = &b.iov[i]
 		b.hdr[i].Hdr.SetIovlen(1)
 	}
+	// The callbacks are bound once: a method value per call would allocate.
+	b.recv, b.send = b.receive, b.transmit
+	return b
+}
+
+// loopBatch serves c with recvmmsg/sendmmsg: up to batchSize requests per
+// receive call and their replies in one send call. At saturation that
+// roughly halves the server's CPU per announce (measurements in doc.go); with
+// only a few requests in flight it is somewhat slower than the plain loop,
+// which does not matter while the server is mostly idle. It returns false,
+// having served nothing, if c offers no raw access. Both calls are raw
+// syscalls (sock.RecvMmsg): measured side by side (make bench's
+// udp-announce, 4 runs each), CPU per announce was 2.8x the reference's
+// better with plain syscalls, 3.5x with raw ones.
+func (s *Server) loopBatch(c *net.UDPConn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	w := newWorker(s)
+	b := newBatch()
 	l := complainer{s: s, c: c}
-
-	// The callbacks are made once: a closure per call would allocate.
-	// Both calls are raw syscalls (sock.RecvMmsg): measured side by side
-	// (make bench's udp-announce, 4 runs each), CPU per announce was 2.8x
-	// the reference's better with plain syscalls, 3.5x with raw ones.
-	var got, nout, sent int
-	var rerr, serr syscall.Errno
-	recv := func(fd uintptr) bool {
-		for i := range b.hdr {
-			b.hdr[i].Hdr.Namelen = uint32(unsafe.Sizeof(b.names[i]))
-			b.hdr[i].Hdr.Flags = 0
-		}
-		for {
-			r, e := sock.RecvMmsg(fd, b.hdr[:])
-			switch e {
-			case 0:
-				got, rerr = r, 0
-				return true
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false // wait for the poller
-			default:
-				got, rerr = 0, e
-				return true
-			}
-		}
-	}
-	send := func(fd uintptr) bool {
-		for sent < nout {
-			r, e := sock.SendMmsg(fd, b.ohdr[sent:nout])
-			switch {
-			case e == unix.EINTR:
-			case e == unix.EAGAIN:
-				return false // send buffer full: wait until writable
-			case e != 0 || r == 0:
-				// The first remaining message failed (a firewall's EPERM,
-				// an unreachable destination): drop it, send the rest.
-				serr = e
-				sent++
-			default:
-				sent += r
-			}
-		}
-		return true
-	}
-
 	for {
-		if err := rc.Read(recv); err != nil {
+		if err := rc.Read(b.recv); err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				l.complain("read", err)
 			}
 			return true
 		}
-		if rerr != 0 {
+		if b.rerr != 0 {
 			// Transient (ENOMEM, a pending ICMP error): go on, but do not
 			// spin if it persists.
-			l.complain("read", rerr)
+			l.complain("read", b.rerr)
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		nout = 0
-		for i := 0; i < got; i++ {
-			w.out = b.out[i][:]
-			reply := w.handle(b.in[i][:b.hdr[i].N], sock.AddrPort(&b.names[i]))
-			if reply == nil {
-				continue
-			}
-			b.oiov[nout].Base = &reply[0]
-			b.oiov[nout].SetLen(len(reply))
-			b.ohdr[nout].Hdr = unix.Msghdr{Name: b.hdr[i].Hdr.Name, Namelen: b.hdr[i].Hdr.Namelen, Iov: &b.oiov[nout]}
-			b.ohdr[nout].Hdr.SetIovlen(1)
-			nout++
-		}
-		if nout == 0 {
+		w.batchNow = s.now().Unix() // one clock reading per batch (worker.batchNow)
+		if b.answer(w) == 0 {
 			continue
 		}
-		sent, serr = 0, 0
-		if err := rc.Write(send); err != nil {
+		b.sent, b.serr = 0, 0
+		if err := rc.Write(b.send); err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				l.complain("write", err)
 			}
 			return true
 		}
-		if serr != 0 {
-			l.complain("write", serr)
+		if b.serr != 0 {
+			l.complain("write", b.serr)
 		}
 	}
+}
+
+// answer handles the received datagrams and points the send headers at
+// their replies, each to its sender. It returns how many there are.
+func (b *batch) answer(w *worker) int {
+	b.nout = 0
+	for i := 0; i < b.got; i++ {
+		w.out = b.out[i][:]
+		reply := w.handle(b.in[i][:b.hdr[i].N], sock.AddrPort(&b.names[i]))
+		if reply == nil {
+			continue
+		}
+		b.oiov[b.nout].Base = &reply[0]
+		b.oiov[b.nout].SetLen(len(reply))
+		b.ohdr[b.nout].Hdr = unix.Msghdr{Name: b.hdr[i].Hdr.Name, Namelen: b.hdr[i].Hdr.Namelen, Iov: &b.oiov[b.nout]}
+		b.ohdr[b.nout].Hdr.SetIovlen(1)
+		b.nout++
+	}
+	return b.nout
+}
+
+// receive is the RawConn.Read callback: one recvmmsg without waiting. It
+// returns false, to wait for the poller, only when nothing is queued.
+func (b *batch) receive(fd uintptr) bool {
+	for i := range b.hdr {
+		b.hdr[i].Hdr.Namelen = uint32(unsafe.Sizeof(b.names[i]))
+		b.hdr[i].Hdr.Flags = 0
+	}
+	for {
+		r, e := sock.RecvMmsg(fd, b.hdr[:])
+		switch e {
+		case 0:
+			b.got, b.rerr = r, 0
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false // wait for the poller
+		default:
+			b.got, b.rerr = 0, e
+			return true
+		}
+	}
+}
+
+// transmit is the RawConn.Write callback: sendmmsg until every reply is
+// sent or dropped. It returns false, to wait until writable, when the send
+// buffer is full.
+func (b *batch) transmit(fd uintptr) bool {
+	for b.sent < b.nout {
+		r, e := sock.SendMmsg(fd, b.ohdr[b.sent:b.nout])
+		switch {
+		case e == unix.EINTR:
+		case e == unix.EAGAIN:
+			return false
+		case e != 0 || r == 0:
+			// The first remaining message failed (a firewall's EPERM,
+			// an unreachable destination): drop it, send the rest.
+			b.serr = e
+			b.sent++
+		default:
+			b.sent += r
+		}
+	}
+	return true
 }

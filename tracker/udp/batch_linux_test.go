@@ -3,9 +3,41 @@ package udp
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
+
+// A batch of requests shares one clock reading: time.Now costs two system
+// calls per packet on 32-bit MIPS. Requests queued before the server starts
+// arrive in one receive batch.
+func TestBatchReadsClockOncePerBatch(t *testing.T) {
+	s, _ := newTestServer(t, Config{Workers: 1}, nil)
+	var reads atomic.Int64
+	s.now = func() time.Time { reads.Add(1); return time.Now() }
+	bound, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, netip.AddrFrom4([4]byte{127, 0, 3, 1}), bound)
+	const n = batchSize
+	for i := 0; i < n; i++ {
+		if _, err := c.conn.WriteToUDPAddrPort(connectPkt(uint32(i)), bound); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Start()
+	t.Cleanup(func() { s.Close() })
+	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i := 0; i < n; i++ {
+		if _, _, err := c.conn.ReadFromUDPAddrPort(c.buf[:]); err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+	}
+	if got := reads.Load(); got != 1 {
+		t.Errorf("%d connects in one batch read the clock %d times, want once", n, got)
+	}
+}
 
 // Many clients with several requests in flight fill whole batches: every
 // request is answered, each reply goes to its own sender (the batch keeps

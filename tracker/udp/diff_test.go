@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opentracker-go/opentracker/tracker/internal/reftest"
+	"github.com/opentracker-go/opentracker/internal/reftest"
 	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
@@ -69,6 +69,8 @@ func TestDifferential(t *testing.T) {
 		return netip.AddrPortFrom(st.p.our.addr().Addr(), st.a.port)
 	}
 	seeders := map[netip.AddrPort]bool{}
+	// members is the swarm of each hash as the steps build it: peer -> seeder.
+	members := map[logic.InfoHash]map[netip.AddrPort]bool{}
 	for i, st := range []step{
 		{A, annArgs{hash: h1, left: 100, event: 2, numWant: -1, port: 6881}, false},
 		{B, annArgs{hash: h1, left: 100, event: 2, numWant: -1, port: 6882}, false},
@@ -82,6 +84,18 @@ func TestDifferential(t *testing.T) {
 	} {
 		if st.seeder {
 			seeders[self(st)] = true
+		}
+		if members[st.a.hash] == nil {
+			members[st.a.hash] = map[netip.AddrPort]bool{}
+		}
+		members[st.a.hash][self(st)] = st.seeder
+		// The peers an answer may list: the swarm without the requester
+		// and, for a seeder, without seeders.
+		pool := map[netip.AddrPort]bool{}
+		for p, seeding := range members[st.a.hash] {
+			if p != self(st) && !(st.seeder && seeding) {
+				pool[p] = true
+			}
 		}
 		rr := st.p.ref.announce(ids[st.p][0], st.a)
 		or := st.p.our.announce(ids[st.p][1], st.a)
@@ -97,8 +111,6 @@ func TestDifferential(t *testing.T) {
 		}
 		// Differences 1 and 2: what we should answer is the reference's
 		// list without the requester and, for a seeder, without seeders.
-		// With numwant below the pool size both pick at random: compare
-		// sizes and membership only.
 		var want []netip.AddrPort
 		for _, p := range rr.peers {
 			if p == self(st) || (st.seeder && seeders[p]) {
@@ -106,20 +118,20 @@ func TestDifferential(t *testing.T) {
 			}
 			want = append(want, p)
 		}
-		pool := map[netip.AddrPort]bool{}
-		for _, p := range want {
-			pool[p] = true
-		}
-		if st.a.numWant < 0 || int(st.a.numWant) > len(rr.peers) {
-			if peerSet(or.peers) != peerSet(want) {
-				t.Errorf("%s: ours %v, want reference %v minus self/seeders = %v", name, or.peers, rr.peers, want)
+		if st.a.numWant < 0 || int(st.a.numWant) >= len(pool) {
+			// Room for everyone: the whole pool, as the reference's list
+			// says once the requester and seeders are taken out.
+			if peerSet(or.peers) != peerSet(want) || len(or.peers) != len(pool) {
+				t.Errorf("%s: ours %v, want reference %v minus self/seeders = %v (pool %v)", name, or.peers, rr.peers, want, pool)
 			}
-		} else if len(or.peers) > int(st.a.numWant) {
-			t.Errorf("%s: %d peers for numwant %d", name, len(or.peers), st.a.numWant)
+		} else if len(or.peers) != int(st.a.numWant) {
+			// Fewer than the pool: both pick at random, so compare sizes
+			// and membership only.
+			t.Errorf("%s: %d peers for numwant %d from a pool of %d", name, len(or.peers), st.a.numWant, len(pool))
 		}
 		for _, p := range or.peers {
-			if p == self(st) || (st.seeder && seeders[p]) {
-				t.Errorf("%s: ours lists %v", name, p)
+			if !pool[p] {
+				t.Errorf("%s: ours lists %v, not in the pool %v", name, p, pool)
 			}
 		}
 		if st.a.numWant == 0 && (len(rr.peers) != 0 || len(or.peers) != 0) {

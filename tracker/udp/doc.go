@@ -1,9 +1,10 @@
 // Package udp serves the UDP tracker protocol (BEP 15 with BEP 41 options)
-// over any number of IPv4 and IPv6 binds.
+// over any number of IPv4 and IPv6 binds. It parses packets and writes
+// replies; announces and scrapes are answered by logic.Tracker.
 //
 // Each bind gets one SO_REUSEPORT socket per worker and one receive loop per
 // socket; a loop owns all its buffers, so handling a packet allocates nothing
-// and shares nothing but the swarm store and the atomic counters.
+// and shares nothing but the tracker (store and atomic counters).
 //
 // On Linux a loop receives with recvmmsg and answers with sendmmsg, up to 8
 // datagrams per call. Measured on loopback (2 vCPUs, tracker pinned to one,
@@ -16,7 +17,8 @@
 //
 // Decisions, where BEP 15 or opentracker leave room (the README repeats them):
 //
-//   - Connection ids are a SipHash-2-4 of (client IP, 2-minute window) under
+//   - Connection ids are a HalfSipHash-2-4 (SipHash on 32-bit words, cheap
+//     on a 32-bit router CPU) of (client IP, 2-minute window) under
 //     a random key made at start. The current and the previous window are
 //     accepted, so an id lives 2 to 4 minutes (BEP 15 asks for at least 2)
 //     and no state is kept per client. opentracker's ids never expire. The

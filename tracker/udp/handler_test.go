@@ -296,7 +296,7 @@ func TestHandleFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewServer(Config{}, logic.New(logic.Config{Interval: 30 * time.Minute}, st, nil, nil))
+	s, err := NewServer(withDefaults(Config{}), newTracker(st, nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package udp
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/access"
+	"github.com/opentracker-go/opentracker/tracker/config"
 	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
@@ -134,7 +136,7 @@ func newTestServer(t testing.TB, cfg Config, acl *access.List) (*Server, *logic.
 	if cfg.Logf == nil {
 		cfg.Logf = t.Logf
 	}
-	s, err := NewServer(cfg, logic.New(logic.Config{Interval: 30 * time.Minute}, newStore(t), acl, c))
+	s, err := NewServer(withDefaults(cfg), newTracker(newStore(t), acl, c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,4 +211,24 @@ func (c *client) announce(id uint64, a annArgs) annReply {
 func (c *client) scrape(id uint64, hs ...logic.InfoHash) []scrapeEntry {
 	c.t.Helper()
 	return decodeScrape(c.t, c.mustExchange(scrapePkt(id, 0x5c, hs...)), 0x5c)
+}
+
+// defaults is the daemon's default configuration (default.toml).
+var defaults = func() *config.Config {
+	c, err := config.Load("")
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+// withDefaults fills cfg's zero fields from the defaults.
+func withDefaults(cfg Config) Config {
+	cfg.MaxNumWant = cmp.Or(cfg.MaxNumWant, defaults.Announce.MaxNumWant)
+	return cfg
+}
+
+// newTracker is the policy over st with the default interval.
+func newTracker(st *swarm.Store, acl *access.List, c *logic.Counters) *logic.Tracker {
+	return logic.New(logic.Config{Interval: defaults.Typed.Interval}, st, acl, c)
 }

@@ -20,9 +20,6 @@ type Config struct {
 	Logf       func(format string, args ...any)
 }
 
-// DefaultMaxNumWant is opentracker's cap, where Config leaves it zero.
-const DefaultMaxNumWant = 200
-
 // Server answers BEP 15 requests on any number of UDP binds.
 type Server struct {
 	t        *logic.Tracker
@@ -48,11 +45,8 @@ func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
 	if t == nil {
 		return nil, errors.New("udp: no tracker")
 	}
-	if cfg.MaxNumWant < 0 || cfg.Workers < 0 {
-		return nil, errors.New("udp: negative max numwant or workers")
-	}
-	if cfg.MaxNumWant == 0 {
-		cfg.MaxNumWant = DefaultMaxNumWant
+	if cfg.MaxNumWant < 1 || cfg.Workers < 0 {
+		return nil, errors.New("udp: max numwant under 1 or negative workers")
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)

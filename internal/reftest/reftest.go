@@ -1,11 +1,11 @@
 // Package reftest starts Debian's opentracker, the reference implementation,
-// for differential tests. Tests that use it skip when the binary is missing.
+// for differential tests (Start; they skip when the binary is missing), and
+// tells cmd/otbench how to run it (Binary, Args), so that one place knows.
 //
-// Facts about Debian's build that shape this helper (research notes §1, §7,
-// §11): it is whitelist-only and IPv4-only; run as root it chroots to -d DIR
-// and must drop to -u nobody, so the whitelist path is resolved inside DIR;
-// the whitelist is loaded by a thread after startup, so the first announces can
-// be refused. Start therefore whitelists one extra probe hash and polls it
+// Facts about Debian's build that shape this helper: it is whitelist-only
+// and IPv4-only; run as root it chroots to -d DIR and must drop to -u
+// nobody, so the whitelist path is resolved inside DIR; the whitelist is
+// loaded by a thread after startup, so the first announces can be refused. Start therefore whitelists one extra probe hash and polls it
 // until the list is live.
 package reftest
 
@@ -43,6 +43,23 @@ type Ref struct {
 	cmd  *exec.Cmd
 	out  *lockedBuffer
 	done chan struct{}
+}
+
+// Args are the reference's arguments for serving HTTP on 127.0.0.1:tcp and
+// UDP on 127.0.0.1:udp with dir/whitelist.txt, /stats and full scrapes for
+// 127.0.0.1: the one place, shared with cmd/otbench, that knows how to run
+// Debian's build. The whitelist path is relative: chrooted to dir (as root)
+// the tracker does chdir("/"), otherwise chdir(dir); either way it resolves
+// in dir. As root it must then drop to nobody.
+func Args(dir string, tcp, udp uint16) []string {
+	args := []string{
+		"-i", "127.0.0.1", "-p", fmt.Sprint(tcp), "-P", fmt.Sprint(udp),
+		"-d", dir, "-w", "whitelist.txt", "-A", "127.0.0.1",
+	}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "nobody")
+	}
+	return args
 }
 
 // Binary returns the path of the reference binary, or "" if not installed.
@@ -100,16 +117,7 @@ func start(bin, dir string) (*Ref, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The whitelist path is relative: after chroot the tracker does chdir("/"),
-	// and as non-root it does chdir(dir); either way it resolves in dir.
-	args := []string{
-		"-i", "127.0.0.1", "-p", fmt.Sprint(tcp), "-P", fmt.Sprint(udp),
-		"-d", dir, "-w", "whitelist.txt", "-A", "127.0.0.1",
-	}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "nobody")
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, Args(dir, tcp, udp)...)
 	out := &lockedBuffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out
@@ -207,8 +215,8 @@ func (r *Ref) Do(raw string) (status int, body []byte, err error) {
 func (r *Ref) Output() string { return r.out.String() }
 
 func (r *Ref) stop() {
-	// SIGTERM: the default action exits at once. SIGINT would abort under
-	// chroot on glibc (research §10).
+	// SIGTERM: the default action exits at once. SIGINT aborts the
+	// reference when it runs chrooted on glibc.
 	r.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-r.done:
