@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/opentracker-go/opentracker/tracker/config"
 )
 
 func shippedUCI(t *testing.T) string {
@@ -57,6 +59,7 @@ workers = 0
 
 [state]
 file = "/var/lib/opentracker/state"
+save_interval = 60
 
 [system]
 chroot = ""
@@ -92,7 +95,7 @@ func TestInitDefaults(t *testing.T) {
 		"set_param|respawn",
 		"set_param|stdout|1",
 		"set_param|stderr|1",
-		"set_param|file|" + s.conf,
+		"set_param|file|" + s.conf + ".restart",
 		"set_param|term_timeout|10",
 		"add_jail|opentracker",
 		"add_jail_mount|" + s.conf + "|/etc/passwd|/etc/group",
@@ -184,7 +187,7 @@ func TestInitLists(t *testing.T) {
 	inst := instance(calls)
 	for _, want := range []string{
 		"set_param|env|GOMEMLIMIT=49152KiB", // 32 MiB + max(16 MiB, 2 MiB)
-		"set_param|file|" + s.conf,
+		"set_param|file|" + s.conf + ".restart",
 	} {
 		if !hasLine(inst, want) {
 			t.Errorf("instance lacks %q:\n%s", want, strings.Join(inst, "\n"))
@@ -342,9 +345,11 @@ func TestInitDisabled(t *testing.T) {
 	}
 }
 
-// reload: same TOML -> SIGHUP (the daemon re-reads the access list);
-// changed TOML -> procd restarts the daemon (the stand-in's model of procd
-// compares the instance and its file md5s); bad value -> nothing is touched.
+// reload: same TOML -> SIGHUP (the daemon re-reads the access list); a
+// changed key the daemon applies at run time -> the new TOML and SIGHUP,
+// procd finds the instance unchanged; a changed restart key (the port) ->
+// procd restarts the daemon (the stand-in's model of procd compares the
+// instance and its file md5s); bad value -> nothing is touched.
 func TestInitReload(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t, "")
@@ -366,19 +371,29 @@ func TestInitReload(t *testing.T) {
 	s.uci(strings.Replace(base, "option interval '1800'", "option interval '900'", 1))
 	s.run("reload")
 	calls = s.calls()
-	if !hasLine(calls, "procd|restart") || hasPrefix(calls, "send_signal") {
-		t.Errorf("a changed TOML should restart the daemon:\n%s", strings.Join(calls, "\n"))
+	if !hasLine(calls, "procd|unchanged") || !hasLine(calls, "send_signal|opentracker|*|HUP") || hasLine(calls, "procd|restart") {
+		t.Errorf("a changed interval should be sent to the running daemon with SIGHUP, no restart:\n%s", strings.Join(calls, "\n"))
 	}
 	if !strings.Contains(s.toml(), "interval = 900\n") {
+		t.Errorf("new TOML not in place:\n%s", s.toml())
+	}
+
+	s.uci(strings.Replace(base, "option port '6969'", "option port '6881'", 1))
+	s.run("reload")
+	calls = s.calls()
+	if !hasLine(calls, "procd|restart") || hasPrefix(calls, "send_signal") {
+		t.Errorf("a changed port should restart the daemon:\n%s", strings.Join(calls, "\n"))
+	}
+	if !strings.Contains(s.toml(), "6881") {
 		t.Errorf("new TOML not in place:\n%s", s.toml())
 	}
 	if _, err := os.Stat(s.conf + ".next"); !os.IsNotExist(err) {
 		t.Errorf("%s.next left behind", s.conf)
 	}
 
-	// A "start" while running (LuCI's button) with a changed UCI file
+	// A "start" while running (LuCI's button) with a changed restart key
 	// restarts too, and a later reload finds nothing new.
-	s.uci(strings.Replace(base, "option interval '1800'", "option interval '600'", 1))
+	s.uci(strings.Replace(base, "option memory_budget '16M'", "option memory_budget '20M'", 1))
 	s.run("start")
 	if calls = s.calls(); !hasLine(calls, "procd|restart") {
 		t.Errorf("start with a changed TOML should restart the daemon:\n%s", strings.Join(calls, "\n"))
@@ -713,5 +728,45 @@ func TestInitStateDirOfAnotherUser(t *testing.T) {
 	calls = s.calls()
 	if !hasPrefix(calls, warn) || hasPrefix(calls, "chown|") {
 		t.Errorf("a directory with other files: want a warning and no chown:\n%s", strings.Join(calls, "\n"))
+	}
+}
+
+// TestInitRestartKeysAreTheDaemons: the keys for which the init script
+// restarts the daemon are the daemon's own list, and the lines procd tracks
+// are exactly those keys' lines of the generated TOML.
+func TestInitRestartKeysAreTheDaemons(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "init.d", "opentracker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), "OPENTRACKER_RESTART_KEYS=\"")
+	list, _, _ := strings.Cut(rest, "\"")
+	if got, want := strings.Fields(list), config.RestartKeys(); !slices.Equal(got, want) {
+		t.Fatalf("init script restart keys %v, daemon's %v", got, want)
+	}
+	s := newSandbox(t, "")
+	s.uci(shippedUCI(t))
+	s.run("start")
+	tracked, err := os.ReadFile(s.conf + ".restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `memory_budget = "16M"
+max_torrents = 0
+listen.tcp = ["0.0.0.0:6969", "[::]:6969"]
+listen.udp = ["0.0.0.0:6969", "[::]:6969"]
+access.fifo_add = ""
+access.fifo_delete = ""
+http.max_connections = 256
+udp.workers = 0
+system.chroot = ""
+system.user = "opentracker"
+livesync.listen = ""
+`
+	if string(tracked) != want {
+		t.Errorf("tracked lines:\n%s\nwant:\n%s", tracked, want)
+	}
+	if !hasLine(s.calls(), "set_param|file|"+s.conf+".restart") {
+		t.Error("procd does not track the restart keys' file")
 	}
 }

@@ -28,10 +28,6 @@ import (
 	"github.com/opentracker-go/opentracker/tracker/udp"
 )
 
-// stateSaveEvery bounds what a power cut loses on a router: the daemon also
-// saves on a clean exit.
-const stateSaveEvery = 10 * time.Minute
-
 // daemon is the tracker process: the store, the policy, the front ends,
 // and everything bound or opened for them, in one list to close. Its
 // steps run in the reference's order: allocate (newDaemon), bind every
@@ -39,15 +35,20 @@ const stateSaveEvery = 10 * time.Minute
 // whose paths are inside the chroot (restore), serve (run), and stop
 // (shutdown).
 type daemon struct {
-	cfg        *config.Config
+	cfg        *config.Config                 // in force (SIGHUP changes it)
+	load       func() (*config.Config, error) // the file and switches, read again
+	lg         logs
 	info, warn *log.Logger // routine messages, problems
 
-	store *swarm.Store
-	acl   *access.List
-	state *stats.DaemonState // what /stats shows of the daemon itself
-	web   *httpfront.Server
-	udp   *udp.Server
-	sync  *livesync.Syncer // nil without live sync
+	store    *swarm.Store
+	acl      *access.List
+	state    *stats.DaemonState // what /stats shows of the daemon itself
+	tracker  *logic.Tracker
+	web      *httpfront.Server
+	webFixed httpfront.Config // the HTTP config's values that are not the file's
+	udp      *udp.Server
+	sync     *livesync.Syncer // nil without live sync
+	saves    *saveTimer
 
 	listeners []net.Listener
 	fifos     []accessFIFO
@@ -61,8 +62,8 @@ type accessFIFO struct {
 }
 
 // newDaemon allocates the store and makes the policy and the front ends.
-func newDaemon(cfg *config.Config, lg logs) (*daemon, error) {
-	d := &daemon{cfg: cfg, info: lg.info, warn: lg.warn}
+func newDaemon(cfg *config.Config, load func() (*config.Config, error), lg logs) (*daemon, error) {
+	d := &daemon{cfg: cfg, load: load, lg: lg, info: lg.info, warn: lg.warn}
 	var err error
 	d.store, err = swarm.New(swarm.Config{
 		MemoryBudget: int64(cfg.MemoryBudget),
@@ -80,22 +81,10 @@ func newDaemon(cfg *config.Config, lg logs) (*daemon, error) {
 	d.state = &stats.DaemonState{AccessMode: cfg.Typed.AccessMode.String()}
 	counters := new(logic.Counters)
 	tracker := logic.New(logic.Config{Interval: cfg.Typed.Interval}, d.store, d.acl, counters)
-	d.web, err = httpfront.NewServer(httpfront.Config{
-		NumWant:        cfg.Announce.NumWant,
-		MaxNumWant:     cfg.Announce.MaxNumWant,
-		Redirect:       cfg.HTTP.Redirect,
-		StatsPath:      cfg.HTTP.StatsPath,
-		MaxConnections: cfg.HTTP.MaxConnections,
-		MaxPerAddress:  perAddressCap(cfg.HTTP.MaxPerAddress),
-		IdleTimeout:    cfg.Typed.IdleTimeout,
-		FullScrape:     cfg.HTTP.FullScrape,
-		Admin:          cfg.Typed.Admin,
-		Proxies:        cfg.Typed.Proxies,
-		IPFromQuery:    cfg.Access.IPFromQuery,
-		Logf:           d.warn.Printf,
-		Infof:          d.info.Printf,
-		Stats:          &stats.Pages{Store: d.store, Counters: counters, Version: version, Daemon: d.state},
-	}, tracker)
+	d.tracker = tracker
+	d.webFixed = httpfront.Config{Logf: d.warn.Printf, Infof: d.info.Printf,
+		Stats: &stats.Pages{Store: d.store, Counters: counters, Version: version, Daemon: d.state}}
+	d.web, err = httpfront.NewServer(httpConfig(cfg, d.webFixed), tracker)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +108,7 @@ func newDaemon(cfg *config.Config, lg logs) (*daemon, error) {
 		d.closers = append(d.closers, d.sync)
 		d.state.LiveSync = func() stats.LiveSyncStats {
 			st := d.sync.Stats()
-			return stats.LiveSyncStats{PacketsSent: st.PacketsSent, RecordsDropped: st.RecordsDropped,
+			return stats.LiveSyncStats{PacketsSent: st.PacketsSent, RecordsSent: st.RecordsSent, RecordsDropped: st.RecordsDropped,
 				PacketsReceived: st.PacketsReceived, PacketsRejected: st.PacketsRejected}
 		}
 		// Restored torrents do not pass through the policy, so they are
@@ -233,7 +222,7 @@ func (d *daemon) restore() error {
 }
 
 func (d *daemon) restoreState(f string) {
-	n, problems, err := state.Load(f, d.store, d.acl.Allowed, swarm.DefaultTorrentTimeout)
+	n, problems, err := state.Load(f, d.store, d.acl.Allowed)
 	for _, p := range problems {
 		d.warn.Print(p)
 	}
@@ -251,14 +240,16 @@ func (d *daemon) restoreState(f string) {
 	case err != nil:
 		d.warn.Printf("state: %v", err)
 	default:
-		d.info.Printf("state: restored %d torrents from %s", n, f)
+		d.info.Printf("state: restored %d torrents and %d peers from %s", n.Torrents, n.Peers, f)
 	}
 }
 
 // run serves until SIGTERM or SIGINT arrives on signals, saving the state
-// every stateSaveEvery and reloading the access list on SIGHUP, and then
-// shuts down. It returns the error of the last save, which the exit status
-// reports: the state was lost.
+// every state.save_interval and applying the configuration again on
+// SIGHUP; then it saves and shuts down.
+//
+// It returns the error of the last save, which the exit status reports:
+// the state was lost.
 func (d *daemon) run(signals <-chan os.Signal) error {
 	if d.sync != nil {
 		d.sync.Start()
@@ -279,55 +270,38 @@ func (d *daemon) run(signals <-chan os.Signal) error {
 	}
 	d.udp.Start()
 
-	saveTick := time.NewTicker(stateSaveEvery)
-	defer saveTick.Stop()
+	d.saves = newSaveTimer(d.cfg.State.SaveInterval)
+	defer d.saves.stop()
 	for stop := false; !stop; {
 		select {
-		case <-saveTick.C:
-			d.save() // logged; the next one may succeed
+		case <-d.saves.c():
+			d.save()
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
 				d.reload()
 				continue
 			}
-			d.info.Printf("%v: shutting down", sig)
+			d.info.Printf("%v: saving the state, then shutting down", sig)
 			stop = true
 		}
 	}
-	d.close()
-	cancel()
-	wg.Wait()
-	if err := d.save(); err != nil {
+	// Save first: whatever the connections do, procd's SIGKILL 10 s after
+	// SIGTERM must not come before the save.
+	err := d.save()
+	closeWithin(shutdownLimit, d.warn, func() {
+		d.close()
+		cancel()
+		wg.Wait()
+	})
+	if err != nil {
 		return fmt.Errorf("state: the last save failed: %v", err)
 	}
 	return nil
 }
 
-// reload re-reads the access list (SIGHUP); on error the old one stays.
-func (d *daemon) reload() {
-	n, err := d.acl.Reload()
-	if err != nil {
-		d.state.AccessLoadFailed()
-		d.warn.Printf("SIGHUP: access list kept: %v", err)
-		return
-	}
-	d.state.AccessLoaded(n, time.Now())
-	if mode := d.cfg.Typed.AccessMode; mode != access.Open {
-		d.info.Printf("SIGHUP: %s reloaded, %d torrents", mode, n)
-	}
-}
-
-// save writes the state file, if there is one.
-func (d *daemon) save() error {
-	if d.cfg.State.File == "" {
-		return nil
-	}
-	err := state.Save(d.cfg.State.File, d.store)
-	if err != nil {
-		d.warn.Printf("state: %v", err)
-	}
-	return err
-}
+// save writes the state file, if there is one (the file in force: SIGHUP
+// may change it).
+func (d *daemon) save() error { return saveState(d.cfg.State.File, d.store, d.lg) }
 
 // close closes everything bound or opened, in order; closing twice is
 // harmless.
@@ -338,14 +312,14 @@ func (d *daemon) close() {
 }
 
 // serve runs the tracker until SIGTERM or SIGINT.
-func serve(cfg *config.Config, lg logs) error {
+func serve(cfg *config.Config, load func() (*config.Config, error), lg logs) error {
 	// Catch signals first: a SIGTERM or SIGHUP during start-up (procd
 	// reloading right after boot) must not kill the daemon unsaved; it is
 	// handled once serving starts.
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(signals)
-	d, err := newDaemon(cfg, lg)
+	d, err := newDaemon(cfg, load, lg)
 	if err != nil {
 		return err
 	}

@@ -208,7 +208,7 @@ func TestDaemonKeepsStateAcrossRestart(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no exit after SIGTERM")
 	}
-	if b, _ := os.ReadFile(stateFile); !bytes.HasPrefix(b, []byte(strings.Repeat("63", 20)+":")) {
+	if b, _ := os.ReadFile(stateFile); !bytes.HasPrefix(b, []byte("# opentracker-go state 2\n")) || !bytes.Contains(b, []byte(hash)) {
 		t.Fatalf("state file %q", b)
 	}
 	d2 := startDaemon(t, toml)

@@ -7,9 +7,12 @@ package main
 // bound to 127.0.0.1 and 127.0.0.2, syncing over 224.0.23.5:9696.
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -153,5 +156,61 @@ func TestLiveSyncBetweenDaemons(t *testing.T) {
 	}
 	if _, body := getIn(t, ns, b.tcp[0], "/stats?mode=syncs"); bytes.HasPrefix(body, []byte("0\n")) {
 		t.Fatalf("B counted no synced records: %q", body)
+	}
+}
+
+// TestLiveSyncBurstLosesNoRecord: 5000 new peers announced to A as fast as
+// 8 keep-alive connections go, while A runs on one CPU, all reach B, and
+// A's /stats?mode=syncs shows them sent and none dropped. (The send queue
+// used to hold 16 packets and drop the rest, counted nowhere visible; the
+// burst that starves the sender outright is TestBurstLosesNoRecord in
+// tracker/livesync.)
+func TestLiveSyncBurstLosesNoRecord(t *testing.T) {
+	ns := netns(t)
+	t.Setenv("GOMAXPROCS", "1")
+	a := startInNS(t, ns, "127.0.0.1")
+	os.Unsetenv("GOMAXPROCS")
+	b := startInNS(t, ns, "127.0.0.2")
+	const hash, burst, conns = "burstburstburstburst", 5000, 8
+
+	errs := make(chan error, conns)
+	for k := 0; k < conns; k++ {
+		go func(k int) {
+			c, err := dialIn(ns, a.tcp[0])
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			r := bufio.NewReader(c)
+			for i := 1 + k; i <= burst; i += conns {
+				fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", announceURL(hash, i, 5, "&numwant=0"))
+				resp, err := http.ReadResponse(r, nil)
+				if err != nil {
+					errs <- fmt.Errorf("announce %d: %v", i, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errs <- fmt.Errorf("announce %d: %s", i, resp.Status)
+					return
+				}
+			}
+			errs <- nil
+		}(k)
+	}
+	for k := 0; k < conns; k++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitScrape(t, ns, b.tcp[0], hash, 0, burst)
+	_, body := getIn(t, ns, a.tcp[0], "/stats?mode=syncs")
+	lines := strings.Split(string(body), "\n")
+	t.Logf("A's /stats?mode=syncs after the burst: %q", lines[len(lines)-1])
+	if len(lines) < 4 || lines[1] != "0" || !strings.Contains(lines[3], fmt.Sprintf("%d records sent, 0 dropped", burst)) {
+		t.Fatalf("A's syncs page: %q", body)
 	}
 }

@@ -39,11 +39,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "opentracker-go", version)
 		return 0
 	}
-	cfg, err := config.Load(o.configFile)
-	if err == nil {
-		o.apply(cfg)
-		err = cfg.Validate()
+	// load reads the configuration as at start; SIGHUP calls it again.
+	load := func() (*config.Config, error) {
+		cfg, err := config.Load(o.configFile)
+		if err == nil {
+			o.apply(cfg)
+			err = cfg.Validate()
+		}
+		return cfg, err
 	}
+	cfg, err := load()
 	if err != nil {
 		lg.warn.Print(err)
 		return 1
@@ -65,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// GOMAXPROCS follows a cgroup CPU quota (procd jails, containers).
 	maxprocs.Set(maxprocs.Logger(func(string, ...any) {}))
 	setMemoryLimit(int64(cfg.MemoryBudget)+connBufferBytes(cfg), lg.info)
-	if err := serve(cfg, lg); err != nil {
+	if err := serve(cfg, load, lg); err != nil {
 		lg.warn.Print(err)
 		return 1
 	}

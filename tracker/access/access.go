@@ -48,8 +48,8 @@ func (m Mode) String() string {
 // at run time (Change, fed by the FIFOs in fifo.go) sit beside the file's
 // list until the next Reload.
 type List struct {
-	mode   Mode
-	path   string
+	mode   atomic.Uint32 // a Mode; Configure changes it
+	path   string        // guarded by dynMu
 	hashes atomic.Pointer[[]logic.InfoHash]
 	dyn    atomic.Pointer[changes] // nil: no run-time changes
 	dynMu  sync.Mutex              // serialises Change and Reload's reset
@@ -58,42 +58,61 @@ type List struct {
 // New returns a list for mode whose file is read by the first Reload: the
 // daemon reads it after changing root, where the path is resolved. Until
 // then a whitelist allows nothing and a blacklist everything.
-func New(mode Mode, path string) *List { return &List{mode: mode, path: path} }
+func New(mode Mode, path string) *List {
+	l := &List{path: path}
+	l.mode.Store(uint32(mode))
+	return l
+}
 
 // Mode returns the list's mode.
 func (l *List) Mode() Mode {
 	if l == nil {
 		return Open
 	}
-	return l.mode
+	return Mode(l.mode.Load())
 }
 
 // Reload re-reads the file. On error the previous list stays in force.
 func (l *List) Reload() (int, error) {
-	if l == nil || l.mode == Open {
+	if l == nil {
 		return 0, nil
 	}
-	f, err := os.Open(l.path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	hashes, err := Parse(f, l.path)
-	if err != nil {
-		return 0, err
+	l.dynMu.Lock()
+	path := l.path
+	l.dynMu.Unlock()
+	return l.Configure(l.Mode(), path)
+}
+
+// Configure switches the list to mode and the file at path, read now
+// (SIGHUP with a changed access mode or list). On error the previous mode,
+// file and list stay in force.
+func (l *List) Configure(mode Mode, path string) (int, error) {
+	var hashes []logic.InfoHash
+	if mode != Open {
+		f, err := os.Open(path)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		if hashes, err = Parse(f, path); err != nil {
+			return 0, err
+		}
 	}
 	// Run-time changes are taken to be in the file by now (as opentracker
 	// assumes): the file is the truth again.
 	l.dynMu.Lock()
+	l.path = path
 	l.hashes.Store(&hashes)
 	l.dyn.Store(nil)
+	l.mode.Store(uint32(mode))
 	l.dynMu.Unlock()
 	return len(hashes), nil
 }
 
 // Allowed reports whether the torrent may be tracked.
 func (l *List) Allowed(h logic.InfoHash) bool {
-	if l == nil || l.mode == Open {
+	mode := l.Mode()
+	if mode == Open {
 		return true
 	}
 	listed := false
@@ -108,7 +127,7 @@ func (l *List) Allowed(h logic.InfoHash) bool {
 			listed = true
 		}
 	}
-	return listed == (l.mode == Whitelist)
+	return listed == (mode == Whitelist)
 }
 
 func contains(sorted []logic.InfoHash, h logic.InfoHash) bool {

@@ -25,7 +25,7 @@ type changes struct {
 // an earlier deletion. It returns an error, changing nothing, for an open
 // list or when a change set would pass MaxChanges.
 func (l *List) Change(hs []logic.InfoHash, add bool) error {
-	if l == nil || l.mode == Open {
+	if l.Mode() == Open {
 		return fmt.Errorf("access mode open has no list to change")
 	}
 	l.dynMu.Lock()

@@ -52,7 +52,7 @@ func TestChange(t *testing.T) {
 			t.Fatalf("%v after reload: %v %v %v", mode, listed(a), listed(b), listed(c))
 		}
 	}
-	if err := (&List{mode: Open}).Change([]logic.InfoHash{a}, true); err == nil {
+	if err := New(Open, "").Change([]logic.InfoHash{a}, true); err == nil {
 		t.Fatal("an open list accepted a change")
 	}
 }
@@ -176,5 +176,35 @@ func TestFIFO(t *testing.T) {
 	os.WriteFile(plain, nil, 0o644)
 	if _, err := OpenFIFO(plain); err == nil || !strings.Contains(err.Error(), "not a FIFO") {
 		t.Fatalf("regular file: %v", err)
+	}
+}
+
+// TestConfigureSwitchesModeAndFile: SIGHUP's switch of mode and file takes
+// effect at once; a file that does not load leaves mode and list as they
+// were.
+func TestConfigureSwitchesModeAndFile(t *testing.T) {
+	dir := t.TempDir()
+	a, b := logic.InfoHash{0xaa}, logic.InfoHash{0xbb}
+	fa, fb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(fa, []byte(a.AppendHex(nil)), 0o644)
+	os.WriteFile(fb, []byte(string(b.AppendHex(nil))+"\n"), 0o644)
+	l := New(Open, "")
+	if !l.Allowed(a) || !l.Allowed(b) {
+		t.Fatal("open list refuses")
+	}
+	if n, err := l.Configure(Whitelist, fa); err != nil || n != 1 || !l.Allowed(a) || l.Allowed(b) {
+		t.Fatalf("whitelist a: %d %v, a %v b %v", n, err, l.Allowed(a), l.Allowed(b))
+	}
+	if _, err := l.Configure(Blacklist, fb); err != nil || !l.Allowed(a) || l.Allowed(b) || l.Mode() != Blacklist {
+		t.Fatalf("blacklist b: %v, a %v b %v", err, l.Allowed(a), l.Allowed(b))
+	}
+	if _, err := l.Configure(Whitelist, filepath.Join(dir, "missing")); err == nil || l.Mode() != Blacklist || !l.Allowed(a) || l.Allowed(b) {
+		t.Fatalf("a missing file changed the list: %v, mode %v", err, l.Mode())
+	}
+	if n, err := l.Reload(); err != nil || n != 1 || l.Allowed(b) {
+		t.Fatalf("reload reads the configured file: %d %v", n, err)
+	}
+	if _, err := l.Configure(Open, ""); err != nil || !l.Allowed(b) {
+		t.Fatalf("back to open: %v", err)
 	}
 }

@@ -59,7 +59,8 @@ type Config struct {
 		Workers int `toml:"workers"`
 	} `toml:"udp"`
 	State struct {
-		File string `toml:"file"`
+		File         string `toml:"file"`
+		SaveInterval int    `toml:"save_interval"`
 	} `toml:"state"`
 	System struct {
 		Chroot string `toml:"chroot"`

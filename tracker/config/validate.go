@@ -156,6 +156,9 @@ func (c *Config) checkHTTP(t *Typed) error {
 }
 
 func (c *Config) checkRest(t *Typed) error {
+	if s := c.State.SaveInterval; s != 0 && (s < 5 || s > 86400) {
+		return c.bad("state.save_interval", "%d seconds is outside 5..86400 (0: only on SIGTERM)", s)
+	}
 	if c.UDP.Workers < 0 || c.UDP.Workers > 256 {
 		return c.bad("udp.workers", "%d is outside 0..256", c.UDP.Workers)
 	}

@@ -33,7 +33,7 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 	s.c.HTTPAnnounces.Add(1)
 	w.counted = false
 	req := &w.req
-	*req = logic.Request{NumWant: s.cfg.NumWant, Families: logic.BothFamilies}
+	*req = logic.Request{NumWant: s.conf().NumWant, Families: logic.BothFamilies}
 	var (
 		haveHash bool
 		port     int64 = -1
@@ -73,7 +73,7 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 			req.Event = parseEvent(val)
 		case is(name, "numwant"):
 			if n, ok := parseInt(val); ok && n >= 0 {
-				req.NumWant = int(min(n, int64(s.cfg.MaxNumWant)))
+				req.NumWant = int(min(n, int64(s.conf().MaxNumWant)))
 			}
 		case is(name, "compact"):
 			compact = !(len(val) == 1 && val[0] == '0')
@@ -95,7 +95,7 @@ func (s *Server) announce(w *work, r *request, peer netip.AddrPort) reply {
 		return s.failure(w, reasonMissingPort)
 	}
 	addr := s.clientAddr(r, peer)
-	if ipParam != nil && (s.cfg.IPFromQuery || s.cfg.Admin.Contains(addr)) {
+	if ipParam != nil && (s.conf().IPFromQuery || s.conf().Admin.Contains(addr)) {
 		a, err := netip.ParseAddr(string(ipParam))
 		if err != nil || a.Zone() != "" {
 			return s.failure(w, reasonBadIP)

@@ -85,7 +85,7 @@ func (cn *conn) serveFrom(end int, served bool) {
 				// Each request must arrive completely within IdleTimeout of
 				// the previous reply. The deadline is not extended per read,
 				// so a client trickling bytes (slowloris) cannot hold a slot.
-				cn.nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+				cn.nc.SetReadDeadline(time.Now().Add(s.conf().IdleTimeout))
 			}
 			st := stWaiting
 			if served && end == 0 {
@@ -143,7 +143,7 @@ func (cn *conn) write(w *work, status, ctype string, keep bool, proto int) bool 
 }
 
 func (cn *conn) send(b []byte) bool {
-	cn.nc.SetWriteDeadline(time.Now().Add(cn.srv.cfg.IdleTimeout))
+	cn.nc.SetWriteDeadline(time.Now().Add(cn.srv.conf().IdleTimeout))
 	return cn.writeAll(b)
 }
 

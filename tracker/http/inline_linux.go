@@ -323,7 +323,7 @@ func (cn *conn) resume(p pending) {
 	if p.w != nil {
 		ok := cn.send(p.w.out[p.sent:])
 		if ok && p.big != nil {
-			cn.nc.SetWriteDeadline(deadlineFor(len(p.big), s.cfg.IdleTimeout))
+			cn.nc.SetWriteDeadline(deadlineFor(len(p.big), s.conf().IdleTimeout))
 			ok = cn.writeAll(p.big)
 		}
 		putWork(p.w)

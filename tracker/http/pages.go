@@ -47,12 +47,12 @@ func statsReply(mode string, body []byte) reply {
 // metrics serves /metrics, the stats page's mode=prom, where Prometheus
 // looks by default; to Admin networks only.
 func (s *Server) metrics(w *work, r *request, peer netip.AddrPort) reply {
-	if !s.cfg.Admin.Contains(s.clientAddr(r, peer)) {
+	if !s.conf().Admin.Contains(s.clientAddr(r, peer)) {
 		return plain(w, "403 Forbidden", "metrics are for admin networks only")
 	}
-	body, err := s.cfg.Stats.Render(w.body[:0], "prom", "")
+	body, err := s.conf().Stats.Render(w.body[:0], "prom", "")
 	if err != nil {
-		s.cfg.Logf("http: metrics: %v", err)
+		s.conf().Logf("http: metrics: %v", err)
 		return plain(w, "500 Internal Server Error", "metrics failed")
 	}
 	w.body = body
@@ -87,8 +87,8 @@ func (s *Server) landing(w *work, r *request, peer netip.AddrPort) reply {
 		}
 	}
 	b = append(b, "</ul>\n"...)
-	if s.cfg.Stats != nil && s.cfg.Admin.Contains(s.clientAddr(r, peer)) {
-		sp := s.cfg.StatsPath
+	if s.conf().Stats != nil && s.conf().Admin.Contains(s.clientAddr(r, peer)) {
+		sp := s.conf().StatsPath
 		b = append(b, `<p>Statistics (shown to admin networks only): <a id="json" href="`...)
 		b = appendHTML(b, sp)
 		b = append(b, `?mode=json">JSON</a>, <a id="prom" href="/metrics">Prometheus</a>, <a href="`...)

@@ -17,7 +17,7 @@ func (s *Server) serveRequest(cn *conn, head []byte) bool {
 	}
 	// Big bodies (full scrape, stats) are not copied: writev head and body.
 	bufs := net.Buffers{w.out, big}
-	cn.nc.SetWriteDeadline(deadlineFor(len(big), s.cfg.IdleTimeout))
+	cn.nc.SetWriteDeadline(deadlineFor(len(big), s.conf().IdleTimeout))
 	if !cn.wait(stWriting, true) {
 		return false
 	}
@@ -89,7 +89,7 @@ func (s *Server) route(head []byte, r *request) route {
 	}
 	p := r.path
 	switch {
-	case s.cfg.Stats != nil && pathIs(p, s.cfg.StatsPath, false):
+	case s.conf().Stats != nil && pathIs(p, s.conf().StatsPath, false):
 		return routeStats
 	case pathIs(p, "/a", true):
 		return routeAnnounce
@@ -98,11 +98,11 @@ func (s *Server) route(head []byte, r *request) route {
 			return routeFullScrape
 		}
 		return routeScrape
-	case pathIs(p, "/", false) && r.query == nil && s.cfg.Redirect != "":
+	case pathIs(p, "/", false) && r.query == nil && s.conf().Redirect != "":
 		return routeRedirect
-	case s.cfg.Stats != nil && pathIs(p, metricsPath, false):
+	case s.conf().Stats != nil && pathIs(p, metricsPath, false):
 		return routeMetrics
-	case pathIs(p, "/", false) && s.cfg.Redirect == "":
+	case pathIs(p, "/", false) && s.conf().Redirect == "":
 		return routeLanding
 	}
 	return routeNotFound
@@ -137,7 +137,7 @@ func (s *Server) dispatch(w *work, r *request, rt route, peer netip.AddrPort) re
 	case routeRedirect:
 		s.c.HTTPRedirects.Add(1)
 		rep := plain(w, "302 Found", "redirecting")
-		rep.extra = "Location: " + s.cfg.Redirect + "\r\n"
+		rep.extra = "Location: " + s.conf().Redirect + "\r\n"
 		return rep
 	case routeMetrics:
 		return s.metrics(w, r, peer)
@@ -153,15 +153,15 @@ func (s *Server) dispatch(w *work, r *request, rt route, peer netip.AddrPort) re
 // (forwardedClient).
 func (s *Server) clientAddr(r *request, peer netip.AddrPort) netip.Addr {
 	addr := peer.Addr().Unmap()
-	if r.xff && s.cfg.Proxies.Contains(addr) {
-		addr = forwardedClient(r.headers, addr, s.cfg.Proxies)
+	if r.xff && s.conf().Proxies.Contains(addr) {
+		addr = forwardedClient(r.headers, addr, s.conf().Proxies)
 	}
 	return addr
 }
 
 // stats serves the statistics page to Admin networks only (403 otherwise).
 func (s *Server) stats(w *work, r *request, peer netip.AddrPort) reply {
-	if !s.cfg.Admin.Contains(s.clientAddr(r, peer)) {
+	if !s.conf().Admin.Contains(s.clientAddr(r, peer)) {
 		return plain(w, "403 Forbidden", "stats are for admin networks only")
 	}
 	mode, format := "", ""
@@ -186,13 +186,13 @@ func (s *Server) stats(w *work, r *request, peer netip.AddrPort) reply {
 		// announce URL gets a clear error rather than a stats page.
 		return plain(w, "400 Bad Request", "this is the stats page, not an announce URL")
 	}
-	body, err := s.cfg.Stats.Render(w.body[:0], mode, format)
+	body, err := s.conf().Stats.Render(w.body[:0], mode, format)
 	if err != nil {
 		var client interface{ BadRequest() bool }
 		if errors.As(err, &client) && client.BadRequest() {
 			return plain(w, "400 Bad Request", err.Error())
 		}
-		s.cfg.Logf("http: stats mode=%q: %v", mode, err)
+		s.conf().Logf("http: stats mode=%q: %v", mode, err)
 		return plain(w, "500 Internal Server Error", "stats failed")
 	}
 	w.body = body

@@ -96,7 +96,7 @@ type fileEntry struct {
 // so here it needs FullScrape and a client in Admin. One runs at a time;
 // the body is built in memory (about 32 + 90 bytes per torrent, freed after).
 func (s *Server) fullScrape(w *work, r *request, peer netip.AddrPort) reply {
-	if !s.cfg.FullScrape || !s.cfg.Admin.Contains(s.clientAddr(r, peer)) {
+	if !s.conf().FullScrape || !s.conf().Admin.Contains(s.clientAddr(r, peer)) {
 		s.c.HTTPScrapes.Add(1)
 		return s.failure(w, "full scrape is not allowed; scrape with info_hash")
 	}
@@ -132,7 +132,7 @@ func (s *Server) fullScrape(w *work, r *request, peer netip.AddrPort) reply {
 		rep.extra = "Content-Encoding: gzip\r\n"
 	}
 	s.c.FullScrapeBytes.Add(uint64(len(rep.body)))
-	s.cfg.Infof("http: full scrape by %v: %d torrents, %d bytes", s.clientAddr(r, peer), torrents, len(rep.body))
+	s.conf().Infof("http: full scrape by %v: %d torrents, %d bytes", s.clientAddr(r, peer), torrents, len(rep.body))
 	return rep
 }
 

@@ -43,7 +43,7 @@ type StatsPages interface {
 // Server is the HTTP tracker front end. It is safe for concurrent use and can
 // serve several listeners at once.
 type Server struct {
-	cfg Config
+	cfg atomic.Pointer[Config] // replaced whole by SetConfig
 	t   *logic.Tracker
 	c   *logic.Counters // t's
 
@@ -65,15 +65,50 @@ type Server struct {
 
 // NewServer returns a Server that answers announces and scrapes with t.
 func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
+	cfg, err := checkConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		t:       t,
+		c:       t.Counters(),
+		done:    make(chan struct{}),
+		fullSem: make(chan struct{}, 1),
+		conns:   make(map[*conn]struct{}),
+		lns:     make(map[net.Listener]struct{}),
+		inlines: make(map[*inlineAcceptor]struct{}),
+	}
+	s.cfg.Store(&cfg)
+	s.table = newConnTable(s, cfg.MaxConnections)
+	return s, nil
+}
+
+// SetConfig applies cfg to a running server (SIGHUP): every value but
+// MaxConnections, whose connection slots are made once, holds from the next
+// request on. An unusable cfg is refused and changes nothing.
+func (s *Server) SetConfig(cfg Config) error {
+	cfg, err := checkConfig(cfg)
+	if err != nil {
+		return err
+	}
+	s.cfg.Store(&cfg)
+	return nil
+}
+
+// conf is the configuration in force.
+func (s *Server) conf() *Config { return s.cfg.Load() }
+
+// checkConfig refuses an unusable cfg and completes the rest.
+func checkConfig(cfg Config) (Config, error) {
 	switch {
 	case cfg.MaxNumWant < 1 || cfg.MaxNumWant > logic.MaxPeersPerReply:
-		return nil, fmt.Errorf("http: max numwant %d is outside 1..%d", cfg.MaxNumWant, logic.MaxPeersPerReply)
+		return cfg, fmt.Errorf("http: max numwant %d is outside 1..%d", cfg.MaxNumWant, logic.MaxPeersPerReply)
 	case cfg.NumWant < 0 || cfg.NumWant > cfg.MaxNumWant:
-		return nil, fmt.Errorf("http: numwant %d is outside 0..%d", cfg.NumWant, cfg.MaxNumWant)
+		return cfg, fmt.Errorf("http: numwant %d is outside 0..%d", cfg.NumWant, cfg.MaxNumWant)
 	case cfg.IdleTimeout <= 0:
-		return nil, errors.New("http: no idle timeout")
+		return cfg, errors.New("http: no idle timeout")
 	case cfg.Stats != nil && strings.Trim(cfg.StatsPath, "/") == "":
-		return nil, errors.New("http: no stats path")
+		return cfg, errors.New("http: no stats path")
 	}
 	if !strings.HasPrefix(cfg.StatsPath, "/") {
 		cfg.StatsPath = "/" + cfg.StatsPath
@@ -84,24 +119,13 @@ func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
 	if cfg.Infof == nil {
 		cfg.Infof = func(string, ...any) {}
 	}
-	s := &Server{
-		cfg:     cfg,
-		t:       t,
-		c:       t.Counters(),
-		done:    make(chan struct{}),
-		fullSem: make(chan struct{}, 1),
-		conns:   make(map[*conn]struct{}),
-		lns:     make(map[net.Listener]struct{}),
-		inlines: make(map[*inlineAcceptor]struct{}),
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
 	}
-	if s.cfg.MaxConnections <= 0 {
-		s.cfg.MaxConnections = DefaultMaxConnections
+	if cfg.MaxPerAddress == 0 {
+		cfg.MaxPerAddress = DefaultMaxPerAddress
 	}
-	if s.cfg.MaxPerAddress == 0 {
-		s.cfg.MaxPerAddress = DefaultMaxPerAddress
-	}
-	s.table = newConnTable(s, s.cfg.MaxConnections, s.cfg.MaxPerAddress, cfg.Proxies)
-	return s, nil
+	return cfg, nil
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -209,7 +233,7 @@ func (s *Server) backoffAccept(backoff *time.Duration, err error) bool {
 	} else if *backoff *= 2; *backoff > time.Second {
 		*backoff = time.Second
 	}
-	s.cfg.Logf("http: accept: %v; retrying in %v", err, *backoff)
+	s.conf().Logf("http: accept: %v; retrying in %v", err, *backoff)
 	select {
 	case <-time.After(*backoff):
 		return true
@@ -267,7 +291,8 @@ func refuse(nc net.Conn) {
 }
 
 // Close stops all listeners, closes idle connections, lets requests being
-// handled finish their reply, and waits for every connection to end.
+// handled finish their reply for up to half a second, cuts the writes still
+// blocked after that, and waits for every connection to end.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closing.Store(true)
@@ -288,8 +313,35 @@ func (s *Server) Close() error {
 		cn.nc.SetReadDeadline(past)
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
+	// Replies being written get closeGrace to finish. A client that sends
+	// requests and never reads would otherwise hold Close for the whole
+	// write deadline (the idle timeout), past procd's 10 s before SIGKILL.
+	if !waitGroupFor(&s.wg, closeGrace) {
+		s.mu.Lock()
+		for cn := range s.conns {
+			cn.nc.SetWriteDeadline(past)
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	}
 	return err
+}
+
+// closeGrace is how long Close lets replies being written finish.
+const closeGrace = 500 * time.Millisecond
+
+// waitGroupFor waits for wg up to d and reports whether it finished.
+func waitGroupFor(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // peerOf returns the unmapped remote address of nc.

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/opentracker-go/opentracker/tracker/logic"
 )
 
 // Connection states, as the table sees them when it looks for a victim.
@@ -55,24 +53,22 @@ type connTable struct {
 	free    chan *conn
 	slab    []byte        // all the read buffers, pointer-free
 	used    *atomic.Int64 // stats.Counters.ConnsOpen
-	perAddr int
-	evictAt int // slots in use from which an accept evicts (n - reserveFor(n))
-	exempt  logic.Networks
-	epoch   time.Time // since values are nanoseconds from here
+	evictAt int           // slots in use from which an accept evicts (n - reserveFor(n))
+	srv     *Server       // its configuration in force: the cap and the proxies, which SIGHUP may change
+	epoch   time.Time     // since values are nanoseconds from here
 
 	mu     sync.Mutex // guards count and victim selection
 	count  map[netip.Addr]int32
 	closed chan struct{}
 }
 
-func newConnTable(s *Server, n, perAddr int, exempt logic.Networks) *connTable {
+func newConnTable(s *Server, n int) *connTable {
 	t := &connTable{
+		srv:     s,
 		all:     make([]conn, n),
 		free:    make(chan *conn, n),
 		slab:    make([]byte, n*MaxRequestBytes),
-		perAddr: perAddr,
 		evictAt: n - reserveFor(n),
-		exempt:  exempt,
 		epoch:   time.Now(),
 		count:   make(map[netip.Addr]int32, n),
 		closed:  s.done,
@@ -108,10 +104,11 @@ func (t *connTable) now() int64 { return int64(time.Since(t.epoch)) }
 // could be freed within evictWait, or the server closes.
 // The slot comes back marked busy.
 func (t *connTable) acquire(peer netip.Addr) (cn *conn, evicted bool) {
-	capped := t.perAddr > 0 && !t.exempt.Contains(peer)
+	cfg := t.srv.conf()
+	capped := cfg.MaxPerAddress > 0 && !cfg.Proxies.Contains(peer)
 	if capped {
 		t.mu.Lock()
-		if t.count[peer] >= int32(t.perAddr) {
+		if t.count[peer] >= int32(cfg.MaxPerAddress) {
 			// An address over its cap pays with its own oldest waiting
 			// connection, or, when that one is answering a request or
 			// in its grace, with the new one: the accept loop never

@@ -29,7 +29,8 @@ type Counters struct {
 	NotAuthorized atomic.Uint64 // refused by the access list
 	Full          atomic.Uint64 // refused because the memory budget is full
 	SyncReceived  atomic.Uint64 // live sync peer records applied
-	SyncDropped   atomic.Uint64 // live sync records not sent: the sender fell behind
+	SyncSent      atomic.Uint64 // live sync peer records sent to the cluster
+	SyncDropped   atomic.Uint64 // live sync peer records whose packet could not be sent
 
 	Announces Outcomes // by protocol, family and result
 

@@ -13,6 +13,7 @@ package logic
 import (
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,7 +44,7 @@ type Tracker struct {
 	store       Store
 	acl         Access // nil: every torrent is tracked
 	c           *Counters
-	intervalSec uint32
+	intervalSec atomic.Uint32 // SetInterval changes it
 	observe     func(News)
 }
 
@@ -53,8 +54,9 @@ func New(cfg Config, store Store, acl Access, c *Counters) *Tracker {
 	if c == nil {
 		c = new(Counters)
 	}
-	return &Tracker{store: store, acl: acl, c: c,
-		intervalSec: uint32(max(cfg.Interval/time.Second, 1))}
+	t := &Tracker{store: store, acl: acl, c: c}
+	t.SetInterval(cfg.Interval)
+	return t
 }
 
 // Counters are the counters the policy and the front ends count into.
@@ -114,9 +116,15 @@ func (t *Tracker) Range(fn func(InfoHash, Counts) bool) { t.store.Range(fn) }
 // Torrents is how many torrents the store holds.
 func (t *Tracker) Torrents() int { return t.store.Torrents() }
 
+// SetInterval changes the base announce interval (at least a second) for
+// the replies from now on (SIGHUP).
+func (t *Tracker) SetInterval(d time.Duration) {
+	t.intervalSec.Store(uint32(max(d/time.Second, 1)))
+}
+
 // interval is the announce interval in seconds for one reply.
 func (t *Tracker) interval() uint32 {
-	base := t.intervalSec
+	base := t.intervalSec.Load()
 	j := base / 10
 	if j == 0 {
 		return base

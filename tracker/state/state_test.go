@@ -31,17 +31,17 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	a.Announce(&logic.Request{InfoHash: h1, Peer: p, Seeder: true, Event: logic.EventCompleted}, &buf)
 	a.Announce(&logic.Request{InfoHash: h2, Peer: p}, &buf)
 	path := filepath.Join(t.TempDir(), "state")
-	if err := Save(path, a); err != nil {
+	if _, err := Save(path, a); err != nil {
 		t.Fatal(err)
 	}
 	b := newStore(t)
 	for round := 0; round < 2; round++ { // loading twice must not double counts
-		n, problems, err := Load(path, b, nil, 24*time.Hour)
-		if err != nil || len(problems) != 0 || n != 2 {
+		n, problems, err := Load(path, b, nil)
+		if err != nil || len(problems) != 0 || n.Torrents != 2 || n.Peers != 2 {
 			t.Fatalf("load: %d %v %v", n, problems, err)
 		}
 	}
-	if c, ok := b.Scrape(h1); !ok || c.Completed != 1 || c.Seeders != 0 {
+	if c, ok := b.Scrape(h1); !ok || c.Completed != 1 || c.Seeders != 1 {
 		t.Fatalf("h1 after load: %+v %v", c, ok)
 	}
 	if _, ok := b.Scrape(h2); !ok {
@@ -61,14 +61,14 @@ func TestBadLinesAreReportedAndSkipped(t *testing.T) {
 	}, "\n")
 	s := newStore(t)
 	deny := logic.InfoHash{3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}
-	n, problems, err := Read(strings.NewReader(src), "st", s, func(h logic.InfoHash) bool { return h != deny }, 24*time.Hour, now)
-	if err != nil || n != 1 {
+	n, problems, err := Read(strings.NewReader(src), "st", s, func(h logic.InfoHash) bool { return h != deny }, now)
+	if err != nil || n.Torrents != 1 {
 		t.Fatalf("restored %d, err %v", n, err)
 	}
 	if len(problems) != 2 || !strings.HasPrefix(problems[0].Error(), "st:2:") || !strings.HasPrefix(problems[1].Error(), "st:4:") {
 		t.Fatalf("problems %v", problems)
 	}
-	if _, _, err := Load("/nonexistent/state", s, nil, 0); err == nil {
+	if _, _, err := Load("/nonexistent/state", s, nil); err == nil {
 		t.Fatal("missing file not reported")
 	}
 }
@@ -84,8 +84,8 @@ func TestLoadGoesOnPastProblems(t *testing.T) {
 	line := func(c byte) string { return strings.Repeat(string(c), 40) + ":" + itoa(m) + ":5\n" }
 	dump := line('A') + strings.Repeat("x", 70000) + "\n" + line('B') + line('C')
 	s := newStore(t)
-	n, problems, err := Read(strings.NewReader(dump), "st", s, nil, 24*time.Hour, time.Now())
-	if err != nil || n != 3 || len(problems) != 1 || !strings.Contains(problems[0].Error(), "st:2: line longer than") {
+	n, problems, err := Read(strings.NewReader(dump), "st", s, nil, time.Now())
+	if err != nil || n.Torrents != 3 || len(problems) != 1 || !strings.Contains(problems[0].Error(), "st:2: line longer than") {
 		t.Fatalf("restored %d, problems %v, err %v", n, problems, err)
 	}
 
@@ -100,12 +100,12 @@ func TestLoadGoesOnPastProblems(t *testing.T) {
 		h[0], h[1], h[2] = byte(i>>8), byte(i), 0x5a
 		sb.WriteString(strings.ToUpper(hex.EncodeToString(h[:])) + ":" + itoa(m) + ":3\n")
 	}
-	n, problems, err = Read(strings.NewReader(sb.String()), "st", small, nil, 24*time.Hour, time.Now())
-	if err != nil || len(problems) != 1 || !strings.Contains(problems[0].Error(), fmt.Sprintf("st: %d torrents not restored", lines-n)) {
+	n, problems, err = Read(strings.NewReader(sb.String()), "st", small, nil, time.Now())
+	if err != nil || len(problems) != 1 || !strings.Contains(problems[0].Error(), fmt.Sprintf("st: %d torrents not restored", lines-n.Torrents)) {
 		t.Fatalf("restored %d of %d, problems %v, err %v", n, lines, problems, err)
 	}
 	// Loading went on: every shard is as full as it can get.
-	if got := small.Stats().Torrents; got != n || n < small.Stats().TorrentCapacity*9/10 {
+	if got := small.Stats().Torrents; got != n.Torrents || n.Torrents < small.Stats().TorrentCapacity*9/10 {
 		t.Fatalf("restored %d (store holds %d) of capacity %d", n, got, small.Stats().TorrentCapacity)
 	}
 }
@@ -114,8 +114,8 @@ func TestLoadGoesOnPastProblems(t *testing.T) {
 // overflows a Duration is still too old.
 func TestAncientLinesAreSkipped(t *testing.T) {
 	dump := strings.Repeat("A", 40) + ":-9000000000000000000:5\n"
-	n, problems, err := Read(strings.NewReader(dump), "st", newStore(t), nil, 24*time.Hour, time.Now())
-	if n != 0 || len(problems) != 0 || err != nil {
+	n, problems, err := Read(strings.NewReader(dump), "st", newStore(t), nil, time.Now())
+	if n.Torrents != 0 || len(problems) != 0 || err != nil {
 		t.Fatalf("restored %d, problems %v, err %v", n, problems, err)
 	}
 }
@@ -126,7 +126,7 @@ func TestSaveRemovesStaleTemporaries(t *testing.T) {
 	dir := t.TempDir()
 	stale := filepath.Join(dir, ".opentracker-state-123")
 	os.WriteFile(stale, []byte("half"), 0o600)
-	if err := Save(filepath.Join(dir, "state"), newStore(t)); err != nil {
+	if _, err := Save(filepath.Join(dir, "state"), newStore(t)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {

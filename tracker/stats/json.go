@@ -82,6 +82,7 @@ func AppendJSON(dst []byte, r *Report) []byte {
 	j.open("livesync")
 	j.bool("enabled", r.LiveSyncOn)
 	j.uint("packets_sent", r.LiveSync.PacketsSent)
+	j.uint("records_sent", r.LiveSync.RecordsSent)
 	j.uint("records_dropped", r.LiveSync.RecordsDropped)
 	j.uint("packets_received", r.LiveSync.PacketsReceived)
 	j.uint("packets_rejected", r.LiveSync.PacketsRejected)

@@ -83,10 +83,10 @@ func (p *Pages) Render(dst []byte, mode, format string) ([]byte, error) {
 		n := c.Completed.Load()
 		return mrtg(n, 0, "opentracker, "+strconv.FormatUint(n*3600/max(uint64(secs), 1), 10)+" completed/h."), nil
 	case "syncs":
-		// Records applied, and records of ours that were not sent because
-		// the sender fell behind (the reference's second value is 0).
-		n, d := c.SyncReceived.Load(), c.SyncDropped.Load()
-		return mrtg(n, d, "opentracker live sync, "+rate(n)+" peers/s, "+strconv.FormatUint(d, 10)+" records dropped."), nil
+		// The reference's second value is always 0; ours is the records
+		// this tracker could not send, so that a graph shows any loss.
+		n, sent, dropped := c.SyncReceived.Load(), c.SyncSent.Load(), c.SyncDropped.Load()
+		return mrtg(n, dropped, fmt.Sprintf("opentracker live sync, %s peers/s :: %d records sent, %d dropped.", rate(n), sent, dropped)), nil
 	case "herr":
 		// The reference's seven lines (PAR: its parameter errors, COM: its
 		// refusal of compact=0, SRV: its internal errors, none of which
@@ -227,7 +227,8 @@ func appendEverything(dst []byte, store *swarm.Store, c *logic.Counters, secs in
 		c.TCPAccepts.Load(), c.HTTPAnnounces.Load(), c.HTTPScrapes.Load())
 	dst = fmt.Appendf(dst, "    <udp>\n      <overall>%d</overall>\n      <connect>%d</connect>\n      <announce>%d</announce>\n      <scrape>%d</scrape>\n      <missmatch>%d</missmatch>\n    </udp>\n  </connections>\n",
 		c.UDPPackets.Load(), c.UDPConnects.Load(), c.UDPAnnounces.Load(), c.UDPScrapes.Load(), c.UDPMismatch.Load())
-	dst = fmt.Appendf(dst, "  <livesync>\n    <count>%d</count>\n    <dropped>%d</dropped>\n  </livesync>\n", c.SyncReceived.Load(), c.SyncDropped.Load())
+	dst = fmt.Appendf(dst, "  <livesync>\n    <count>%d</count>\n    <sent>%d</sent>\n    <dropped>%d</dropped>\n  </livesync>\n",
+		c.SyncReceived.Load(), c.SyncSent.Load(), c.SyncDropped.Load())
 	dst = append(dst, "  <debug>\n    <renew>\n"...)
 	for m, n := range store.Renewals() {
 		dst = fmt.Appendf(dst, "      <count interval=\"%02d\">%d</count>\n", m, n)

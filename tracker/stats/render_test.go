@@ -53,3 +53,46 @@ func TestRenderModes(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncsShowsDroppedRecords: mode=syncs keeps the reference's layout
+// (records received first) with the records this tracker could not send as
+// the second value, and both modes show records sent and dropped.
+func TestSyncsShowsDroppedRecords(t *testing.T) {
+	s := testStore(t)
+	var c logic.Counters
+	c.SyncReceived.Add(7)
+	c.SyncSent.Add(5000)
+	c.SyncDropped.Add(12)
+	pages := &Pages{Store: s, Counters: &c}
+	got, err := pages.Render(nil, "syncs", "")
+	lines := strings.Split(string(got), "\n")
+	if err != nil || len(lines) != 4 || lines[0] != "7" || lines[1] != "12" || !strings.HasSuffix(lines[3], "5000 records sent, 12 dropped.") {
+		t.Errorf("syncs: %q, %v", got, err)
+	}
+	got, _ = pages.Render(nil, "everything", "")
+	if !strings.Contains(string(got), "<livesync>\n    <count>7</count>\n    <sent>5000</sent>\n    <dropped>12</dropped>\n  </livesync>") {
+		t.Errorf("everything: %q", got)
+	}
+}
+
+// TestJSONAndPromShowSyncRecords: the JSON and Prometheus pages carry live
+// sync's records sent and dropped, and a mode changed on SIGHUP.
+func TestJSONAndPromShowSyncRecords(t *testing.T) {
+	d := &DaemonState{AccessMode: "open", LiveSync: func() LiveSyncStats {
+		return LiveSyncStats{PacketsSent: 139, RecordsSent: 5000, RecordsDropped: 12}
+	}}
+	d.SetAccessMode("whitelist")
+	pages := &Pages{Store: testStore(t), Counters: new(logic.Counters), Daemon: d}
+	got, err := pages.Render(nil, "json", "")
+	for _, want := range []string{`"records_sent":5000`, `"records_dropped":12`, `"mode":"whitelist"`} {
+		if err != nil || !strings.Contains(string(got), want) {
+			t.Errorf("json lacks %s: %s %v", want, got, err)
+		}
+	}
+	got, err = pages.Render(nil, "prom", "")
+	for _, want := range []string{"opentracker_livesync_records_sent_total 5000\n", "opentracker_livesync_records_dropped_total 12\n"} {
+		if err != nil || !strings.Contains(string(got), want) {
+			t.Errorf("prom lacks %q: %v", want, err)
+		}
+	}
+}

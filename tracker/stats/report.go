@@ -24,6 +24,7 @@ type DaemonState struct {
 	AccessMode string               // "open", "whitelist" or "blacklist"
 	LiveSync   func() LiveSyncStats // nil: live sync is off
 
+	modeNow        atomic.Pointer[string] // SetAccessMode's, over AccessMode
 	accessEntries  atomic.Int64
 	accessReloaded atomic.Int64 // unix seconds of the last good load, 0: never
 	accessFailures atomic.Uint64
@@ -31,7 +32,7 @@ type DaemonState struct {
 
 // LiveSyncStats are live sync's own counters.
 type LiveSyncStats struct {
-	PacketsSent, RecordsDropped, PacketsReceived, PacketsRejected uint64
+	PacketsSent, RecordsSent, RecordsDropped, PacketsReceived, PacketsRejected uint64
 }
 
 // AccessLoaded records a good (re)load of the access list with n entries.
@@ -39,6 +40,9 @@ func (d *DaemonState) AccessLoaded(n int, at time.Time) {
 	d.accessEntries.Store(int64(n))
 	d.accessReloaded.Store(at.Unix())
 }
+
+// SetAccessMode records a mode changed while serving (SIGHUP).
+func (d *DaemonState) SetAccessMode(mode string) { d.modeNow.Store(&mode) }
 
 // AccessLoadFailed records a reload that failed (the old list stays).
 func (d *DaemonState) AccessLoadFailed() { d.accessFailures.Add(1) }
@@ -98,7 +102,9 @@ func (p *Pages) report() Report {
 		}
 	}
 	if e != nil {
-		if e.AccessMode != "" {
+		if m := e.modeNow.Load(); m != nil {
+			r.AccessMode = *m
+		} else if e.AccessMode != "" {
 			r.AccessMode = e.AccessMode
 		}
 		r.AccessEntries = e.accessEntries.Load()

@@ -45,6 +45,7 @@ func (s *Store) sweepShardAt(sh *shard) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	now := s.now.get() // after the lock: no announce in this shard is newer
+	peerTTL := s.peerTTL.Load()
 	// Walk the slots, not the index: deleting shifts index entries but
 	// never moves a slot.
 	for slot := uint32(0); slot < sh.nextSlot; slot++ {
@@ -53,14 +54,14 @@ func (s *Store) sweepShardAt(sh *shard) {
 			continue
 		}
 		for f := range t.lists {
-			gone, seeds := t.lists[f].expire(s.arena, recordWords[f], now, s.peerTTL)
+			gone, seeds := t.lists[f].expire(s.arena, recordWords[f], now, peerTTL)
 			sh.peers[f] -= uint32(gone)
 			sh.seeds -= uint32(seeds)
 		}
 		if t.lists[0].n != 0 || t.lists[1].n != 0 {
 			continue
 		}
-		ttl := s.peerTTL
+		ttl := peerTTL
 		if t.completed > 0 {
 			ttl = s.torrentTTL
 		}

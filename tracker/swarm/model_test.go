@@ -40,7 +40,7 @@ func newModel(s *Store) *model {
 		torrents:   map[logic.InfoHash]*modelTorrent{},
 		shardOf:    map[logic.InfoHash]int{},
 		lastSwept:  make([]uint32, len(s.shards)),
-		peerTTL:    s.peerTTL,
+		peerTTL:    s.peerTTL.Load(),
 		torrentTTL: s.torrentTTL,
 	}
 }

@@ -60,8 +60,8 @@ type Store struct {
 	arena       *arena
 	start       time.Time
 	now         clock
-	peerTTL     uint32 // minutes
-	torrentTTL  uint32 // minutes
+	peerTTL     atomic.Uint32 // minutes; SetPeerTimeout changes it
+	torrentTTL  uint32        // minutes
 	budgetBytes int64
 	sweepShard  atomic.Uint32
 	refusedT    counter
@@ -99,10 +99,10 @@ func New(cfg Config) (*Store, error) {
 		shards:      make([]shard, nShards),
 		arena:       newArena(arenaUnitsFor(cfg.MemoryBudget - tableBytes)),
 		start:       cfg.Now(),
-		peerTTL:     uint32((cfg.PeerTimeout + time.Minute - 1) / time.Minute),
 		torrentTTL:  uint32((cfg.TorrentTimeout + time.Minute - 1) / time.Minute),
 		budgetBytes: cfg.MemoryBudget,
 	}
+	s.peerTTL.Store(minutes(cfg.PeerTimeout))
 	var seed [32]byte
 	if err := secret.Read(seed[:]); err != nil {
 		return nil, err
@@ -123,6 +123,19 @@ func New(cfg Config) (*Store, error) {
 		sh.live = uint32(min(minIndex, indexLen))
 	}
 	return s, nil
+}
+
+// minutes rounds d up to whole minutes.
+func minutes(d time.Duration) uint32 { return uint32((d + time.Minute - 1) / time.Minute) }
+
+// SetPeerTimeout changes how long after its last announce a peer is
+// dropped (SIGHUP); the sweep applies it to every peer, stored ones too.
+func (s *Store) SetPeerTimeout(d time.Duration) error {
+	if d < time.Minute || d > 3*24*time.Hour {
+		return errors.New("peer timeout must be between 1 minute and 3 days")
+	}
+	s.peerTTL.Store(minutes(d))
+	return nil
 }
 
 func (s *Store) shardFor(h *logic.InfoHash) (*shard, uint64) {

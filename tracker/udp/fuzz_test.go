@@ -75,9 +75,9 @@ func FuzzPacket(f *testing.F) {
 				t.Fatalf("scrape reply %d bytes for %d-byte request", len(reply), len(pkt))
 			}
 		case actionAnnounce:
-			stride, most := logic.CompactV4Size, s.maxWant4
+			stride, most := logic.CompactV4Size, int(s.maxWant4.Load())
 			if src.Addr().Is6() {
-				stride, most = logic.CompactV6Size, s.maxWant6
+				stride, most = logic.CompactV6Size, int(s.maxWant6.Load())
 			}
 			if n := len(reply) - 20; n < 0 || n%stride != 0 || n/stride > most {
 				t.Fatalf("announce reply %d bytes", len(reply))

@@ -130,10 +130,10 @@ func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
 	r.Peer = netip.AddrPortFrom(src.Addr(), a.port)
 	r.Event = udpEvent(a.event)
 	r.Seeder = a.left == 0
-	r.Families, r.NumWant = logic.V4, s.maxWant4
+	r.Families, r.NumWant = logic.V4, int(s.maxWant4.Load())
 	size := logic.CompactV4Size
 	if !src.Addr().Is4() {
-		r.Families, r.NumWant = logic.V6, s.maxWant6
+		r.Families, r.NumWant = logic.V6, int(s.maxWant6.Load())
 		size = logic.CompactV6Size
 	}
 	// numwant is signed: -1 asks for the default, which in UDP is the cap

@@ -261,14 +261,14 @@ func TestHandleNumWantCaps(t *testing.T) {
 	}
 	// A smaller configured cap.
 	w2, _ := newTestWorker(t, Config{MaxNumWant: 30})
-	if w2.s.maxWant4 != 30 || w2.s.maxWant6 != 10 {
-		t.Fatalf("caps %d/%d", w2.s.maxWant4, w2.s.maxWant6)
+	if int(w2.s.maxWant4.Load()) != 30 || int(w2.s.maxWant6.Load()) != 10 {
+		t.Fatalf("caps %d/%d", int(w2.s.maxWant4.Load()), int(w2.s.maxWant6.Load()))
 	}
 	// A huge one is bounded by the store's maximum, which the reply
 	// buffer fits in either family.
 	w3, _ := newTestWorker(t, Config{MaxNumWant: 1 << 20})
-	if w3.s.maxWant4 != logic.MaxPeersPerReply || announceReplyLen+w3.s.maxWant6*logic.CompactV6Size > outLen {
-		t.Fatalf("caps %d/%d", w3.s.maxWant4, w3.s.maxWant6)
+	if int(w3.s.maxWant4.Load()) != logic.MaxPeersPerReply || announceReplyLen+int(w3.s.maxWant6.Load())*logic.CompactV6Size > outLen {
+		t.Fatalf("caps %d/%d", int(w3.s.maxWant4.Load()), int(w3.s.maxWant6.Load()))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opentracker-go/opentracker/tracker/logic"
@@ -26,8 +27,8 @@ type Server struct {
 	stats    *logic.Counters // t's
 	logFn    func(format string, args ...any)
 	workers  int
-	maxWant4 int
-	maxWant6 int
+	maxWant4 atomic.Int32 // SetMaxNumWant changes both
+	maxWant6 atomic.Int32
 	ids      connIDs
 	now      func() time.Time // replaced by tests to move through id windows
 	plainIO  bool             // tests: one packet per syscall even where batching exists
@@ -55,20 +56,27 @@ func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("udp: connection id secret: %w", err)
 	}
-	want4 := min(cfg.MaxNumWant, logic.MaxPeersPerReply) // outLen holds this many
-	return &Server{
-		t:        t,
-		stats:    t.Counters(),
-		logFn:    cfg.Logf,
-		workers:  cfg.Workers,
-		maxWant4: want4,
-		// 18-byte peers: a third as many keeps v6 replies as small as v4
-		// ones (66 for 200: 1208 bytes, under the 1232 that IPv6's minimum
-		// MTU leaves, so they never fragment).
-		maxWant6: max(want4/3, 1),
-		ids:      ids,
-		now:      time.Now,
-	}, nil
+	s := &Server{
+		t:       t,
+		stats:   t.Counters(),
+		logFn:   cfg.Logf,
+		workers: cfg.Workers,
+		ids:     ids,
+		now:     time.Now,
+	}
+	s.SetMaxNumWant(cfg.MaxNumWant)
+	return s, nil
+}
+
+// SetMaxNumWant changes the most peers per reply (at least 1), for the
+// replies from now on (SIGHUP).
+func (s *Server) SetMaxNumWant(n int) {
+	want4 := min(max(n, 1), logic.MaxPeersPerReply) // outLen holds this many
+	s.maxWant4.Store(int32(want4))
+	// 18-byte peers: a third as many keeps v6 replies as small as v4 ones
+	// (66 for 200: 1208 bytes, under the 1232 that IPv6's minimum MTU
+	// leaves, so they never fragment).
+	s.maxWant6.Store(int32(max(want4/3, 1)))
 }
 
 func (s *Server) logf(format string, args ...any) {
