@@ -11,6 +11,10 @@ BIN     := bin/opentracker
 FUZZ_PACKET ?= 200000x
 FUZZ_RESPOND ?= 60000x
 FUZZ_DECODE ?= 300000x
+FUZZ_SYNC ?= 100000x
+FUZZ_LIST ?= 60000x
+FUZZ_STATE ?= 30000x
+FUZZ_CONFIG ?= 10000x
 
 .PHONY: all build run test check compat race alloc fuzz clean
 
@@ -61,6 +65,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPacket$$' -fuzztime $(FUZZ_PACKET) ./tracker/udp
 	$(GO) test -run '^$$' -fuzz '^FuzzRespond$$' -fuzztime $(FUZZ_RESPOND) ./tracker/http
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_DECODE) ./tracker/bencode
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_SYNC) ./tracker/livesync
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_LIST) ./tracker/access
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZ_STATE) ./tracker/state
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_CONFIG) ./tracker/config
 
 clean:
 	rm -rf bin build

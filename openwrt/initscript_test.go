@@ -51,6 +51,7 @@ ip_from_query = false
 redirect = ""
 stats_path = "stats"
 max_connections = 256
+max_connections_per_address = 64
 idle_timeout = 30
 full_scrape = true
 

@@ -187,7 +187,17 @@ func (d *daemon) dropPrivileges() error {
 	if did != "" {
 		d.info.Print(did)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Now that the process is the user it saves as, in the root it saves
+	// in: say so at start, not at the first save. Serve anyway: the
+	// tracker works without its state, and the exit status reports the
+	// failed save at shutdown.
+	if err := checkStateDirNow(d.cfg.State.File); err != nil {
+		d.warn.Printf("%v: the state cannot be saved", err)
+	}
+	return nil
 }
 
 // restore reads the access list, then feeds the pipes (the first read
@@ -237,7 +247,10 @@ func (d *daemon) restoreState(f string) {
 // run serves until SIGTERM or SIGINT arrives on signals, saving the state
 // every state.save_interval and applying the configuration again on
 // SIGHUP; then it saves and shuts down.
-func (d *daemon) run(signals <-chan os.Signal) {
+//
+// It returns the error of the last save, which the exit status reports:
+// the state was lost.
+func (d *daemon) run(signals <-chan os.Signal) error {
 	if d.sync != nil {
 		d.sync.Start()
 		d.info.Print(d.sync)
@@ -274,17 +287,21 @@ func (d *daemon) run(signals <-chan os.Signal) {
 	}
 	// Save first: whatever the connections do, procd's SIGKILL 10 s after
 	// SIGTERM must not come before the save.
-	d.save()
+	err := d.save()
 	closeWithin(shutdownLimit, d.warn, func() {
 		d.close()
 		cancel()
 		wg.Wait()
 	})
+	if err != nil {
+		return fmt.Errorf("state: the last save failed: %v", err)
+	}
+	return nil
 }
 
 // save writes the state file, if there is one (the file in force: SIGHUP
 // may change it).
-func (d *daemon) save() { saveState(d.cfg.State.File, d.store, d.lg) }
+func (d *daemon) save() error { return saveState(d.cfg.State.File, d.store, d.lg) }
 
 // close closes everything bound or opened, in order; closing twice is
 // harmless.
@@ -312,6 +329,5 @@ func serve(cfg *config.Config, load func() (*config.Config, error), lg logs) err
 			return err
 		}
 	}
-	d.run(signals)
-	return nil
+	return d.run(signals)
 }

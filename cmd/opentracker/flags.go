@@ -84,13 +84,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Func("u", "run as `user` after binding (when root)", set(&o.user))
 	fs.Func("l", "save the torrent table to `file` on exit and load it at start", set(&o.stateFile))
 	if err := fs.Parse(args); err != nil {
+		return nil, err // the flag package printed it and the usage
+	}
+	// The flag package stops at the first argument that is not a switch.
+	var err error
+	switch {
+	case fs.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q (every option is a -switch; the configuration file is -f file)", fs.Arg(0))
+	case o.whitelist != "" && o.blacklist != "":
+		err = errors.New("-w and -b exclude each other: a tracker has one access list")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "opentracker: %v\n", err)
+		fs.Usage()
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if o.whitelist != "" && o.blacklist != "" {
-		return nil, errors.New("-w and -b exclude each other")
 	}
 	if o.ipGiven && !o.tcpGiven && !o.udpGiven {
 		def := bindsFor(o.ip, 6969)

@@ -15,19 +15,20 @@ const shutdownLimit = 1500 * time.Millisecond
 
 // saveState writes the store to file ("" saves nothing) and logs how much,
 // or why not.
-func saveState(file string, store *swarm.Store, lg logs) {
+func saveState(file string, store *swarm.Store, lg logs) error {
 	if file == "" {
-		return
+		return nil
 	}
 	start := time.Now()
 	n, err := state.Save(file, store)
 	if err != nil {
 		lg.warn.Printf("state: %v", err)
-		return
+		return err
 	}
 	if d := time.Since(start); d > time.Second {
 		lg.info.Printf("state: saved %d torrents and %d peers to %s in %v", n.Torrents, n.Peers, file, d.Round(time.Millisecond))
 	}
+	return nil
 }
 
 // closeWithin runs closeAll and waits for it up to limit; a close still

@@ -54,6 +54,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if o.check {
+		// A warning, not a failure: the OpenWrt init script checks the
+		// configuration before it makes the state directory for the
+		// daemon's user, and the tracker serves without its state.
+		if err := checkStateDir(cfg); err != nil {
+			lg.warn.Printf("warning: %v: the state cannot be saved", err)
+		}
 		name := o.configFile
 		if name == "" {
 			name = "(built-in defaults)"
@@ -63,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// GOMAXPROCS follows a cgroup CPU quota (procd jails, containers).
 	maxprocs.Set(maxprocs.Logger(func(string, ...any) {}))
-	setMemoryLimit(int64(cfg.MemoryBudget), lg.info)
+	setMemoryLimit(int64(cfg.MemoryBudget)+connBufferBytes(cfg), lg.info)
 	if err := serve(cfg, load, lg); err != nil {
 		lg.warn.Print(err)
 		return 1
@@ -71,7 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// setMemoryLimit bounds the Go heap unless GOMEMLIMIT says otherwise. The
+// setMemoryLimit bounds the Go heap unless GOMEMLIMIT says otherwise;
+// budget is the store's plus the connection buffers, both allocated at start. The
 // store's budget is allocated as live heap, so with the default GOGC the
 // collector would wait for as much garbage as the budget before running:
 // per-connection garbage of one-request HTTP clients grew RSS by tens of MB.
@@ -83,5 +90,5 @@ func setMemoryLimit(budget int64, logger *log.Logger) {
 	}
 	limit := budget + max(16<<20, budget/16)
 	debug.SetMemoryLimit(limit)
-	logger.Printf("Go memory limit %d MiB (memory_budget + margin; GOMEMLIMIT overrides)", limit>>20)
+	logger.Printf("Go memory limit %d MiB (memory_budget + connection buffers + margin; GOMEMLIMIT overrides)", limit>>20)
 }

@@ -20,6 +20,7 @@ func httpConfig(cfg *config.Config, fixed httpfront.Config) httpfront.Config {
 	c.Redirect = cfg.HTTP.Redirect
 	c.StatsPath = cfg.HTTP.StatsPath
 	c.MaxConnections = cfg.HTTP.MaxConnections
+	c.MaxPerAddress = perAddressCap(cfg.HTTP.MaxPerAddress)
 	c.IdleTimeout = cfg.Typed.IdleTimeout
 	c.FullScrape = cfg.HTTP.FullScrape
 	c.Admin = cfg.Typed.Admin

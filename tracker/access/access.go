@@ -6,6 +6,7 @@ package access
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -144,8 +145,9 @@ func compareHash(a, b logic.InfoHash) int { return bytes.Compare(a[:], b[:]) }
 func Parse(r io.Reader, name string) ([]logic.InfoHash, error) {
 	var out []logic.InfoHash
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	for line := 1; sc.Scan(); line++ {
+	sc.Buffer(make([]byte, 4096), maxLine)
+	line := 1
+	for ; sc.Scan(); line++ {
 		h, ok, err := parseLine(sc.Bytes())
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
@@ -154,12 +156,17 @@ func Parse(r io.Reader, name string) ([]logic.InfoHash, error) {
 			out = append(out, h)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("%s:%d: line longer than %d bytes (one info_hash per line)", name, line, maxLine)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s:%d: %v", name, line, err)
 	}
 	slices.SortFunc(out, compareHash)
 	return slices.Compact(out), nil
 }
+
+// maxLine bounds a list line: a hash and a comment or a name.
+const maxLine = 1 << 20
 
 func clip(b []byte) string {
 	if len(b) > 60 {

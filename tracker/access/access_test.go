@@ -88,6 +88,16 @@ func TestParseLines(t *testing.T) {
 	}
 }
 
+// TestParseLongLine: a line over the scanner's limit is named by file and
+// line, not reported as a bare "token too long".
+func TestParseLongLine(t *testing.T) {
+	src := hashA + "\n# fine\n" + hashB + " " + strings.Repeat("x", maxLine) + "\n"
+	_, err := Parse(strings.NewReader(src), "list.txt")
+	if err == nil || !strings.HasPrefix(err.Error(), "list.txt:3: line longer than") {
+		t.Fatalf("%v", err)
+	}
+}
+
 // loadList is New and a first Reload, as the daemon does.
 func loadList(mode Mode, path string) (*List, error) {
 	l := New(mode, path)

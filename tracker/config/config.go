@@ -51,6 +51,7 @@ type Config struct {
 		Redirect       string `toml:"redirect"`
 		StatsPath      string `toml:"stats_path"`
 		MaxConnections int    `toml:"max_connections"`
+		MaxPerAddress  int    `toml:"max_connections_per_address"`
 		IdleTimeout    int    `toml:"idle_timeout"`
 		FullScrape     bool   `toml:"full_scrape"`
 	} `toml:"http"`
@@ -159,7 +160,9 @@ func parse(src, name string, base *Config) (*Config, error) {
 		return nil, fmt.Errorf("%s:%d: unknown key %q", name, lineOf(src, k), k)
 	}
 	for _, k := range md.Keys() {
-		c.origin[k.String()] = name + ":" + strconv.Itoa(lineOf(src, k.String()))
+		// The decoder matches keys to fields ignoring case ("[HTTP]"
+		// sets http.*), so origins are kept under the lower-case key.
+		c.origin[strings.ToLower(k.String())] = name + ":" + strconv.Itoa(lineOf(src, k.String()))
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -198,10 +201,10 @@ func lineOf(src, dotted string) int {
 			current = strings.Trim(strings.TrimSpace(strings.Trim(l, "[]")), `"`)
 			continue
 		}
-		if current != table {
+		if !strings.EqualFold(current, table) {
 			continue
 		}
-		if eq := strings.IndexByte(l, '='); eq > 0 && strings.Trim(strings.TrimSpace(l[:eq]), `"`) == key {
+		if eq := strings.IndexByte(l, '='); eq > 0 && strings.EqualFold(strings.Trim(strings.TrimSpace(l[:eq]), `"`), key) {
 			return n + 1
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opentracker-go/opentracker/tracker/access"
 	"github.com/opentracker-go/opentracker/tracker/logic"
+	"github.com/opentracker-go/opentracker/tracker/swarm"
 )
 
 // Limits checked by Validate.
@@ -15,6 +16,8 @@ const (
 	MinMemoryBudget = 1 << 20
 	MaxMemoryBudget = 1 << 40
 	MaxNumWantLimit = 512 // logic.MaxPeersPerReply
+	// Connection buffers are allocated at start: 65536 is 512 MiB.
+	MaxConnectionsLimit = 65536
 )
 
 // Validate checks every value, names where a bad one was set, and sets
@@ -42,7 +45,25 @@ func (c *Config) checkSizes(*Typed) error {
 	if c.MaxTorrents < 0 {
 		return c.bad("max_torrents", "must not be negative")
 	}
+	if err := swarm.CheckTorrents(int64(c.MemoryBudget), c.MaxTorrents); err != nil {
+		key := "max_torrents"
+		if c.MaxTorrents == 0 {
+			key = "memory_budget"
+		}
+		return c.bad(key, "%v", err)
+	}
 	return nil
+}
+
+// either picks, of two keys whose values conflict, the one the operator
+// set: "max_numwant = 10" makes the default numwant (50) too big, and the
+// message must point at the line that did it.
+func (c *Config) either(key, other string) string {
+	operator := func(k string) bool { return !strings.HasPrefix(c.where(k), "default.toml") }
+	if !operator(key) && operator(other) {
+		return other
+	}
+	return key
 }
 
 func (c *Config) checkListen(t *Typed) error {
@@ -68,12 +89,16 @@ func (c *Config) checkAnnounce(t *Typed) error {
 	switch {
 	case a.Interval < 60 || a.Interval > 86400:
 		return c.bad("announce.interval", "%d seconds is outside 60..86400", a.Interval)
-	case a.PeerTimeout <= a.Interval || a.PeerTimeout > 3*86400:
-		return c.bad("announce.peer_timeout", "%d seconds must exceed the interval (%d) and be at most 3 days", a.PeerTimeout, a.Interval)
+	case a.PeerTimeout > 3*86400:
+		return c.bad("announce.peer_timeout", "%d seconds is more than 3 days", a.PeerTimeout)
+	case a.PeerTimeout <= a.Interval:
+		return c.bad(c.either("announce.peer_timeout", "announce.interval"), "announce.peer_timeout (%d s) must exceed announce.interval (%d s)", a.PeerTimeout, a.Interval)
 	case a.MaxNumWant < 1 || a.MaxNumWant > MaxNumWantLimit:
 		return c.bad("announce.max_numwant", "%d is outside 1..%d", a.MaxNumWant, MaxNumWantLimit)
-	case a.NumWant < 0 || a.NumWant > a.MaxNumWant:
-		return c.bad("announce.numwant", "%d is outside 0..max_numwant (%d)", a.NumWant, a.MaxNumWant)
+	case a.NumWant < 0:
+		return c.bad("announce.numwant", "%d is negative", a.NumWant)
+	case a.NumWant > a.MaxNumWant:
+		return c.bad(c.either("announce.numwant", "announce.max_numwant"), "announce.numwant (%d) is more than announce.max_numwant (%d)", a.NumWant, a.MaxNumWant)
 	}
 	t.Interval = time.Duration(a.Interval) * time.Second
 	t.PeerTimeout = time.Duration(a.PeerTimeout) * time.Second
@@ -87,7 +112,8 @@ func (c *Config) checkAccess(t *Typed) error {
 	}
 	t.AccessMode = mode
 	if mode != access.Open && c.Access.List == "" {
-		return c.bad("access.list", "access mode %s needs a list file", mode)
+		// The list was never set: name where the mode was.
+		return c.bad("access.mode", "%s needs access.list, a file of info_hashes", mode)
 	}
 	for _, f := range []struct{ key, path string }{{"access.fifo_add", c.Access.FIFOAdd}, {"access.fifo_delete", c.Access.FIFODelete}} {
 		if f.path != "" && mode == access.Open {
@@ -118,8 +144,10 @@ func (c *Config) checkHTTP(t *Typed) error {
 		return c.bad("http.redirect", "%q is not an absolute URL", h.Redirect)
 	case strings.ContainsAny(h.Redirect, "\r\n"):
 		return c.bad("http.redirect", "must be one line")
-	case h.MaxConnections < 1 || h.MaxConnections > 1<<20:
-		return c.bad("http.max_connections", "%d is outside 1..1048576", h.MaxConnections)
+	case h.MaxConnections < 1 || h.MaxConnections > MaxConnectionsLimit:
+		return c.bad("http.max_connections", "%d is outside 1..%d (8 KiB each, allocated at start)", h.MaxConnections, MaxConnectionsLimit)
+	case h.MaxPerAddress < 0 || h.MaxPerAddress > MaxConnectionsLimit:
+		return c.bad("http.max_connections_per_address", "%d is outside 0..%d", h.MaxPerAddress, MaxConnectionsLimit)
 	case h.IdleTimeout < 1 || h.IdleTimeout > 3600:
 		return c.bad("http.idle_timeout", "%d seconds is outside 1..3600", h.IdleTimeout)
 	}

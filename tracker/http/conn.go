@@ -3,7 +3,6 @@ package http
 import (
 	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -13,28 +12,25 @@ import (
 // request line does not fit) and the connection is closed.
 const MaxRequestBytes = 8192
 
-// conn is the state of one client connection. It is pooled: a busy tracker
-// reuses the read buffers of closed connections instead of allocating.
+// conn is the state of one client connection: a slot of the server's
+// connection table, with its read buffer from the table's slab.
 type conn struct {
-	srv  *Server
-	nc   net.Conn
-	peer netip.AddrPort
-	idle atomic.Bool // served, waiting for another request: may be closed to free a slot
-	buf  [MaxRequestBytes]byte
+	srv   *Server
+	nc    net.Conn
+	peer  netip.AddrPort
+	buf   []byte // MaxRequestBytes
+	table *connTable
+
+	state   atomic.Int32 // stFree, stBusy, stIdle, stWaiting, stWriting
+	since   atomic.Int64 // table clock when the current wait began
+	evicted atomic.Bool  // the table took the slot back: close
+	addr    netip.Addr   // source address counted against the per-address cap
+	counted bool
 }
 
-var connPool = sync.Pool{New: func() any { return new(conn) }}
-
-func newConn(s *Server, nc net.Conn) *conn {
-	cn := connPool.Get().(*conn)
-	cn.srv, cn.nc, cn.peer = s, nc, peerOf(nc)
-	cn.idle.Store(false)
-	return cn
-}
-
-func putConn(cn *conn) {
-	cn.srv, cn.nc = nil, nil
-	connPool.Put(cn)
+// attach binds the slot cn, taken from the table, to the connection nc.
+func (cn *conn) attach(s *Server, nc net.Conn, peer netip.AddrPort) {
+	cn.srv, cn.nc, cn.peer = s, nc, peer
 }
 
 // serve reads requests until the client or the server ends the connection.
@@ -50,7 +46,6 @@ func (cn *conn) serveFrom(end int, served bool) {
 	defer func() {
 		cn.nc.Close()
 		s.untrack(cn)
-		putConn(cn)
 	}()
 	start := 0   // unconsumed input is buf[start:end]
 	arm := true  // the next read starts a new request: arm its deadline
@@ -59,6 +54,13 @@ func (cn *conn) serveFrom(end int, served bool) {
 		// Tolerate stray CR LF between requests (RFC 9112 §2.2).
 		for start < end && (cn.buf[start] == '\r' || cn.buf[start] == '\n') {
 			start++
+		}
+		if start < end && !canStartRequest(cn.buf[start]) {
+			// A TLS ClientHello (tracker checkers try https first) or
+			// other binary: no HTTP client sends this, so do not hold
+			// the slot until the deadline.
+			s.c.HTTPBadRequests.Add(1)
+			return
 		}
 		// Resume the terminator search a few bytes before where the last
 		// one stopped, so that a head trickling in is not rescanned whole.
@@ -72,7 +74,7 @@ func (cn *conn) serveFrom(end int, served bool) {
 			if start == end {
 				start, end = 0, 0
 			} else if start > 0 {
-				end = copy(cn.buf[:], cn.buf[start:end])
+				end = copy(cn.buf, cn.buf[start:end])
 				start = 0
 			}
 			if end == len(cn.buf) {
@@ -84,17 +86,16 @@ func (cn *conn) serveFrom(end int, served bool) {
 				// the previous reply. The deadline is not extended per read,
 				// so a client trickling bytes (slowloris) cannot hold a slot.
 				cn.nc.SetReadDeadline(time.Now().Add(s.conf().IdleTimeout))
-				arm = false
 			}
-			idle := served && end == 0
-			cn.idle.Store(idle)
-			if s.closing.Load() || idle && s.waiting.Load() > 0 {
-				// Closing, or a new client waits for a slot and closeIdle
-				// may have run before this connection became idle.
+			st := stWaiting
+			if served && end == 0 {
+				st = stIdle // keep-alive idle: the first to be evicted
+			}
+			if !cn.wait(st, arm) || s.closing.Load() {
 				return
 			}
+			arm = false
 			m, err := cn.nc.Read(cn.buf[end:])
-			cn.idle.Store(false)
 			end += m
 			if err != nil && m == 0 {
 				return // EOF, timeout, reset or shutdown
@@ -104,6 +105,7 @@ func (cn *conn) serveFrom(end int, served bool) {
 		head := cn.buf[start : start+n]
 		start += n
 		scanned = 0
+		cn.state.Store(stBusy)
 		keep := s.serveRequest(cn, head)
 		arm, served = true, true
 		if !keep || s.closing.Load() {
@@ -123,7 +125,7 @@ func (cn *conn) tooLarge() {
 	s := cn.srv
 	s.c.HTTPBadRequests.Add(1)
 	status, msg := "431 Request Header Fields Too Large", "request head longer than 8192 bytes\n"
-	if indexByte(cn.buf[:], '\n') < 0 {
+	if indexByte(cn.buf, '\n') < 0 {
 		status, msg = "414 URI Too Long", "request line longer than 8192 bytes\n"
 	}
 	w := getWork()
@@ -142,8 +144,32 @@ func (cn *conn) write(w *work, status, ctype string, keep bool, proto int) bool 
 
 func (cn *conn) send(b []byte) bool {
 	cn.nc.SetWriteDeadline(time.Now().Add(cn.srv.conf().IdleTimeout))
+	return cn.writeAll(b)
+}
+
+// writeAll writes b under the deadline already set. While blocked, a
+// client that does not read can have its slot evicted.
+func (cn *conn) writeAll(b []byte) bool {
+	if !cn.wait(stWriting, true) {
+		return false
+	}
 	_, err := cn.nc.Write(b)
+	cn.state.Store(stBusy)
 	return err == nil
+}
+
+// canStartRequest reports whether c may begin a request line: methods are
+// tokens (RFC 9110 §5.6.2). A TLS record starts with 0x16.
+func canStartRequest(c byte) bool {
+	switch {
+	case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
 }
 
 // lingeringClose half-closes and drains what the client still sends, for a

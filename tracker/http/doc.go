@@ -10,7 +10,8 @@
 //
 // # Connections
 //
-// One goroutine per connection with an 8 KiB read buffer (pooled). Request
+// One goroutine per connection with an 8 KiB read buffer from the
+// connection table (see below). Request
 // heads (request line and headers) longer than 8 KiB get 414 (the request
 // line alone is too long) or 431 and the connection is closed. Request bodies
 // are never read: a request that announces one is answered and closed.
@@ -30,14 +31,28 @@
 // connects and sends nothing is accepted after about 3 s; IdleTimeout then
 // applies as usual.
 //
+// A first byte that cannot begin a request line (a method is a token: a TLS
+// ClientHello starts with 0x16) closes the connection at once.
+//
 // IdleTimeout (default 30 s) bounds both the wait for the next request and
 // the time a client may take to send one complete head: the deadline is not
-// extended per read, so a client trickling bytes cannot hold a slot.
+// extended per read, so a client trickling bytes cannot hold a slot longer.
 //
-// MaxConnections bounds open connections. At the limit, a newly accepted
-// connection first makes idle keep-alive connections (served, waiting for
-// another request) close and otherwise waits unserved for a slot; later
-// clients wait in the kernel's accept queue. No client is refused.
+// # Connection table
+//
+// MaxConnections (default 1024) slots, each with its read buffer, are
+// allocated once by NewServer (connTable) and counted in /stats?mode=store:
+// whatever clients send, connection buffers never take more. When every
+// slot is taken, a new connection does not wait: it evicts the connection
+// that has waited longest, keep-alive idle ones first, then ones whose
+// request has not arrived whole, then ones blocked writing to a client that
+// does not read; connections answering a request are never evicted, and
+// none younger than evictGrace (50 ms), so a client accepted just before its
+// request arrived is not lost to the next one. A client address other than
+// a trusted proxy holds at most MaxPerAddress (default 64) connections: one
+// more evicts its own oldest waiting connection, or, when all of them are
+// answering requests, is refused with 503. Held connections therefore cost
+// attackers their own connections, not other clients' answers.
 //
 // # Routing
 //

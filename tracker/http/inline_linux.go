@@ -123,16 +123,23 @@ func (a *inlineAcceptor) serve() error {
 		}
 		backoff = 0
 		s.c.TCPAccepts.Add(1)
-		if s.slots != nil && !s.takeSlot() {
+		peer := a.peer()
+		cn := s.acquire(peer.Addr())
+		if cn == nil {
+			if s.closing.Load() {
+				sysClose(a.fd)
+				return ErrServerClosed
+			}
+			sysWrite(a.fd, []byte(refusal)) // non-blocking: best effort
 			sysClose(a.fd)
-			return ErrServerClosed
+			continue
 		}
 		if s.closing.Load() {
 			sysClose(a.fd)
-			s.freeSlot()
+			s.table.release(cn)
 			return ErrServerClosed
 		}
-		s.serveInline(a.fd, a.peer())
+		s.serveInline(a.fd, peer, cn)
 	}
 }
 
@@ -172,14 +179,19 @@ func (a *inlineAcceptor) peer() netip.AddrPort {
 	return ap
 }
 
-// serveInline serves the freshly accepted non-blocking socket fd, whose
-// slot is taken: inline when its first request is complete and small to
-// answer, else on a connection goroutine.
-func (s *Server) serveInline(fd int, peer netip.AddrPort) {
-	cn := connPool.Get().(*conn)
-	n, err := sysRead(fd, cn.buf[:])
+// serveInline serves the freshly accepted non-blocking socket fd in the
+// slot cn: inline when its first request is complete and small to answer,
+// else on a connection goroutine.
+func (s *Server) serveInline(fd int, peer netip.AddrPort, cn *conn) {
+	n, err := sysRead(fd, cn.buf)
 	if err != nil && err != unix.EAGAIN || err == nil && n == 0 {
 		// Reset or closed before a request: nothing to answer.
+		s.closeInline(fd, cn)
+		return
+	}
+	if n > 0 && !canStartRequest(cn.buf[0]) && cn.buf[0] != '\r' && cn.buf[0] != '\n' {
+		// A TLS ClientHello or other binary: close at once.
+		s.c.HTTPBadRequests.Add(1)
 		s.closeInline(fd, cn)
 		return
 	}
@@ -198,7 +210,7 @@ func (s *Server) serveInline(fd int, peer netip.AddrPort) {
 	}
 	w := getWork()
 	big, keep := s.answer(w, &r, rt, peer)
-	rest := copy(cn.buf[:], cn.buf[hl:n]) // pipelined input or a body
+	rest := copy(cn.buf, cn.buf[hl:n]) // pipelined input or a body
 	if big != nil {
 		s.handOff(fd, peer, cn, pending{w: w, big: big, end: rest, served: true, keep: keep})
 		return
@@ -226,8 +238,7 @@ func (s *Server) serveInline(fd int, peer netip.AddrPort) {
 
 func (s *Server) closeInline(fd int, cn *conn) {
 	sysClose(fd)
-	s.freeSlot()
-	connPool.Put(cn)
+	s.table.release(cn)
 }
 
 // The inline path's syscalls are raw: on the non-blocking sockets that
@@ -294,12 +305,10 @@ func (s *Server) handOff(fd int, peer netip.AddrPort, cn *conn, p pending) {
 	// The socket is non-blocking, so the os package registers it with the
 	// runtime poller: reads, writes and deadlines behave as on a net.Conn.
 	nc := &fdConn{File: os.NewFile(uintptr(fd), "tcp"), peer: peer}
-	cn.srv, cn.nc, cn.peer = s, nc, peer
-	cn.idle.Store(false)
+	cn.attach(s, nc, peer)
 	if !s.track(cn) {
 		nc.Close()
-		s.freeSlot()
-		putConn(cn)
+		s.table.release(cn)
 		if p.w != nil {
 			putWork(p.w)
 		}
@@ -315,8 +324,7 @@ func (cn *conn) resume(p pending) {
 		ok := cn.send(p.w.out[p.sent:])
 		if ok && p.big != nil {
 			cn.nc.SetWriteDeadline(deadlineFor(len(p.big), s.conf().IdleTimeout))
-			_, err := cn.nc.Write(p.big)
-			ok = err == nil
+			ok = cn.writeAll(p.big)
 		}
 		putWork(p.w)
 		p.keep = p.keep && ok
@@ -330,7 +338,6 @@ func (cn *conn) resume(p pending) {
 		}
 		cn.nc.Close()
 		s.untrack(cn)
-		putConn(cn)
 		return
 	}
 	cn.serveFrom(p.end, p.served)

@@ -50,10 +50,12 @@ func inlineServe(t *testing.T, tt *testTracker, first string, wait bool) (net.Co
 			break
 		}
 	}
-	if tt.srv.slots != nil && !tt.srv.takeSlot() { // as acceptQueued
+	peer := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	cn := tt.srv.acquire(peer.Addr()) // as the accept loop
+	if cn == nil {
 		t.Fatal("no slot")
 	}
-	tt.srv.serveInline(fd, c.LocalAddr().(*net.TCPAddr).AddrPort())
+	tt.srv.serveInline(fd, peer, cn)
 	return c, br
 }
 
@@ -171,6 +173,7 @@ func TestInlineFallbacks(t *testing.T) {
 // TestInlineServe drives the inline accept loop through Serve: connections
 // queue behind a held slot and are then taken with accept4.
 func TestInlineServe(t *testing.T) {
+	defer func() { Inline = true }()
 	for _, inline := range []bool{true, false} {
 		Inline = inline
 		tt := startTracker(t, Config{MaxConnections: 1}, nil, nil, "")
@@ -266,7 +269,8 @@ func TestInlineZeroAlloc(t *testing.T) {
 		a.acceptFd(uintptr(lfd))
 		for n, _ := unix.IoctlGetInt(a.fd, unix.SIOCINQ); n < len(req); n, _ = unix.IoctlGetInt(a.fd, unix.SIOCINQ) {
 		}
-		tt.srv.serveInline(a.fd, a.peer())
+		peer := a.peer()
+		tt.srv.serveInline(a.fd, peer, tt.srv.acquire(peer.Addr()))
 		unix.Read(cfd, resp[:])
 		unix.Close(cfd)
 	})

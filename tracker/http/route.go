@@ -18,7 +18,11 @@ func (s *Server) serveRequest(cn *conn, head []byte) bool {
 	// Big bodies (full scrape, stats) are not copied: writev head and body.
 	bufs := net.Buffers{w.out, big}
 	cn.nc.SetWriteDeadline(deadlineFor(len(big), s.conf().IdleTimeout))
+	if !cn.wait(stWriting, true) {
+		return false
+	}
 	_, err := bufs.WriteTo(cn.nc)
+	cn.state.Store(stBusy)
 	return err == nil && keep
 }
 

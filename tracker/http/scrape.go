@@ -16,7 +16,7 @@ import (
 const maxScrapeHashes = 64
 
 // scrape handles /scrape with info_hash parameters (BEP 48). Unknown hashes
-// are left out as in opentracker. Unlike opentracker, which writes the files
+// get zeros (opentracker leaves them out). Unlike opentracker, which writes the files
 // in request order with duplicates (not valid bencode for strict decoders),
 // the keys are sorted and unique.
 func (s *Server) scrape(w *work, r *request) reply {
@@ -55,9 +55,12 @@ func (s *Server) scrape(w *work, r *request) reply {
 		if i > 0 && h == hs[i-1] {
 			continue
 		}
-		if c, ok := s.t.Scrape(h); ok {
-			b = appendFile(b, &h, c)
-		}
+		// An unknown torrent is answered with zeros, as UDP scrapes are:
+		// opentracker leaves it out, and clients such as webtorrent's
+		// bittorrent-tracker reject a reply without the hash they asked
+		// about.
+		c, _ := s.t.Scrape(h)
+		b = appendFile(b, &h, c)
 	}
 	w.body = append(b, "ee"...)
 	return okReply(w.body)

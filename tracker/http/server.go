@@ -20,7 +20,8 @@ type Config struct {
 	MaxNumWant     int           // cap on numwant, 1..logic.MaxPeersPerReply
 	Redirect       string        // 302 target for "GET /"; empty answers 404
 	StatsPath      string        // path of the stats page, with or without the leading "/"
-	MaxConnections int           // open connections at most (0: unlimited)
+	MaxConnections int           // open connections at most, slots allocated at start (0: DefaultMaxConnections)
+	MaxPerAddress  int           // open connections per client address, proxies exempt (0: DefaultMaxPerAddress, <0: no cap)
 	IdleTimeout    time.Duration // keep-alive idle time and time to send one request
 	FullScrape     bool          // serve /scrape without info_hash to Admin networks
 	Admin          logic.Networks
@@ -46,8 +47,7 @@ type Server struct {
 	t   *logic.Tracker
 	c   *logic.Counters // t's
 
-	slots    chan struct{} // one token per open connection, nil if unlimited
-	waiting  atomic.Int32  // accepted connections waiting for a slot
+	table    *connTable // every connection's slot and read buffer
 	closing  atomic.Bool
 	done     chan struct{}
 	fullSem  chan struct{} // one full scrape at a time bounds its memory
@@ -79,9 +79,7 @@ func NewServer(cfg Config, t *logic.Tracker) (*Server, error) {
 		inlines: make(map[*inlineAcceptor]struct{}),
 	}
 	s.cfg.Store(&cfg)
-	if cfg.MaxConnections > 0 {
-		s.slots = make(chan struct{}, cfg.MaxConnections)
-	}
+	s.table = newConnTable(s, cfg.MaxConnections)
 	return s, nil
 }
 
@@ -121,6 +119,12 @@ func checkConfig(cfg Config) (Config, error) {
 	if cfg.Infof == nil {
 		cfg.Infof = func(string, ...any) {}
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.MaxPerAddress == 0 {
+		cfg.MaxPerAddress = DefaultMaxPerAddress
+	}
 	return cfg, nil
 }
 
@@ -134,11 +138,11 @@ var ErrServerClosed = errors.New("http tracker: server closed")
 // Close, Serve notices within about a second (listenerCheck), closes the
 // duplicate and returns.
 //
-// Connection limit: with MaxConnections open, an accepted connection first
-// makes idle keep-alive connections (ones that were served and wait for
-// another request) close, and otherwise waits, unserved, for a slot; further
-// clients wait in the kernel's accept queue. Nobody is refused: a burst costs
-// latency, not failures.
+// Connection limit: with MaxConnections open, an accepted connection evicts
+// the one that has waited longest (see connTable), so that held connections
+// cannot starve new clients; a client address over MaxPerAddress evicts its
+// own oldest connection. A connection that cannot get a slot (every one is
+// answering a request) gets a 503 and is closed.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closing.Load() {
@@ -181,16 +185,21 @@ func (s *Server) Serve(ln net.Listener) error {
 		backoff = 0
 		s.c.TCPAccepts.Add(1)
 		// The slot is taken after Accept, so that idle keep-alive
-		// connections are only closed when a new client really waits.
-		if s.slots != nil && !s.takeSlot() {
-			nc.Close()
-			return ErrServerClosed
+		// connections are only evicted when a new client really waits.
+		peer := peerOf(nc)
+		cn := s.acquire(peer.Addr())
+		if cn == nil {
+			if s.closing.Load() {
+				nc.Close()
+				return ErrServerClosed
+			}
+			refuse(nc)
+			continue
 		}
-		cn := newConn(s, nc)
+		cn.attach(s, nc, peer)
 		if !s.track(cn) {
 			nc.Close()
-			s.freeSlot()
-			putConn(cn)
+			s.table.release(cn)
 			return ErrServerClosed
 		}
 		go cn.serve()
@@ -238,31 +247,17 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-// takeSlot reserves a connection slot, closing idle keep-alive connections
-// and then waiting if all are taken. It returns false when the server closes.
-func (s *Server) takeSlot() bool {
-	select {
-	case s.slots <- struct{}{}:
-		return true
-	default:
+// acquire takes a connection slot for a client at addr, counting
+// evictions and refusals.
+func (s *Server) acquire(addr netip.Addr) *conn {
+	cn, evicted := s.table.acquire(addr)
+	if evicted {
+		s.c.HTTPEvicted.Add(1)
 	}
-	// A connection that becomes idle after closeIdle looked sees waiting
-	// and closes itself (conn.serveFrom), so the wait ends either way.
-	s.waiting.Add(1)
-	defer s.waiting.Add(-1)
-	s.closeIdle()
-	select {
-	case s.slots <- struct{}{}:
-		return true
-	case <-s.done:
-		return false
+	if cn == nil {
+		s.c.TCPRejected.Add(1)
 	}
-}
-
-func (s *Server) freeSlot() {
-	if s.slots != nil {
-		<-s.slots
-	}
+	return cn
 }
 
 func (s *Server) track(cn *conn) bool {
@@ -276,26 +271,23 @@ func (s *Server) track(cn *conn) bool {
 	return true
 }
 
+// untrack forgets cn, closed, and gives its slot back.
 func (s *Server) untrack(cn *conn) {
 	s.mu.Lock()
 	delete(s.conns, cn)
 	s.mu.Unlock()
-	s.freeSlot()
+	s.table.release(cn)
 	s.wg.Done()
 }
 
-// closeIdle wakes every keep-alive connection that waits for its next
-// request; they see the expired deadline and close. Fresh connections that
-// have not sent a request yet are left alone (IdleTimeout bounds them).
-func (s *Server) closeIdle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	past := time.Unix(1, 0)
-	for cn := range s.conns {
-		if cn.idle.Load() {
-			cn.nc.SetReadDeadline(past)
-		}
-	}
+// refusal answers a connection that gets no slot. Written without waiting:
+// it fits any socket buffer, and a client that cannot take it loses nothing.
+const refusal = "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n"
+
+func refuse(nc net.Conn) {
+	nc.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+	nc.Write([]byte(refusal))
+	nc.Close()
 }
 
 // Close stops all listeners, closes idle connections, lets requests being

@@ -6,6 +6,8 @@ import "sync/atomic"
 // field is updated atomically so that hot paths need no lock.
 type Counters struct {
 	TCPAccepts      atomic.Uint64
+	TCPRejected     atomic.Uint64 // connections refused: no slot could be freed, or their address's are all busy
+	HTTPEvicted     atomic.Uint64 // connections closed to make room for a new one (full table or per-address cap)
 	HTTPAnnounces   atomic.Uint64
 	HTTPScrapes     atomic.Uint64
 	FullScrapes     atomic.Uint64
@@ -31,4 +33,9 @@ type Counters struct {
 	SyncDropped   atomic.Uint64 // live sync peer records whose packet could not be sent
 
 	Announces Outcomes // by protocol, family and result
+
+	// The HTTP connection table, fixed at start (gauges).
+	ConnSlots       atomic.Int64 // connection slots (http.max_connections)
+	ConnBufferBytes atomic.Int64 // their read buffers, allocated at start
+	ConnsOpen       atomic.Int64 // slots in use
 }

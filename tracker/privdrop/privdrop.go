@@ -90,3 +90,7 @@ func lookup(path, name string) (uid, gid int, err error) {
 	}
 	return 0, 0, fmt.Errorf("user %q: not in %s", name, path)
 }
+
+// Lookup returns the uid and gid of a user from /etc/passwd, as Drop will
+// switch to them (for checks before dropping, such as -t).
+func Lookup(name string) (uid, gid int, err error) { return lookup(passwdFile, name) }

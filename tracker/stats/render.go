@@ -69,8 +69,12 @@ func (p *Pages) Render(dst []byte, mode, format string) ([]byte, error) {
 		return appendHeap(dst), nil
 	case "store":
 		st := store.Stats()
-		return fmt.Appendf(dst, "budget_bytes %d\narena_bytes %d\narena_used_bytes %d\ntorrents %d\ntorrent_capacity %d\npeers4 %d\npeers6 %d\nseeders %d\nrefused_torrents %d\nrefused_peers %d\n",
-			st.BudgetBytes, st.ArenaBytes, st.ArenaUsedBytes, st.Torrents, st.TorrentCapacity, st.Peers4, st.Peers6, st.Seeders, st.RefusedTorrents, st.RefusedPeers), nil
+		dst = fmt.Appendf(dst, "budget_bytes %d\narena_bytes %d\narena_used_bytes %d\ntorrents %d\ntorrent_capacity %d\npeers4 %d\npeers6 %d\nseeders %d\nrefused_torrents %d\nrefused_peers %d\n",
+			st.BudgetBytes, st.ArenaBytes, st.ArenaUsedBytes, st.Torrents, st.TorrentCapacity, st.Peers4, st.Peers6, st.Seeders, st.RefusedTorrents, st.RefusedPeers)
+		// Outside the store's budget but as fixed: the HTTP connection
+		// table's buffers, allocated at start.
+		return fmt.Appendf(dst, "conn_slots %d\nconn_buffer_bytes %d\nconns_open %d\nconns_evicted %d\nconns_refused %d\n",
+			c.ConnSlots.Load(), c.ConnBufferBytes.Load(), c.ConnsOpen.Load(), c.HTTPEvicted.Load(), c.TCPRejected.Load()), nil
 	case "everything":
 		return appendEverything(dst, store, c, secs, p.Version), nil
 	case "s24s":

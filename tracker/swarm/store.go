@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/opentracker-go/opentracker/tracker/internal/secret"
 	"github.com/opentracker-go/opentracker/tracker/logic"
@@ -91,22 +90,9 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	maxT := cfg.MaxTorrents
-	if maxT <= 0 {
-		maxT = int(cfg.MemoryBudget / budgetPerTorrent)
-	}
-	nShards := 1
-	for nShards < maxShards && maxT/(nShards*2) >= 64 {
-		nShards *= 2
-	}
-	perShard := (maxT + nShards - 1) / nShards
-	indexLen := 1
-	for indexLen < 2*perShard {
-		indexLen *= 2
-	}
-	tableBytes := int64(nShards) * (int64(perShard)*int64(unsafe.Sizeof(torrent{})) + int64(indexLen)*4)
-	if tableBytes >= cfg.MemoryBudget/2 {
-		return nil, fmt.Errorf("max_torrents %d needs %d bytes, more than half the memory budget", maxT, tableBytes)
+	_, nShards, perShard, indexLen, tableBytes, err := sizeTable(cfg.MemoryBudget, cfg.MaxTorrents)
+	if err != nil {
+		return nil, err
 	}
 	s := &Store{
 		cfg:         cfg,

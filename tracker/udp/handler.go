@@ -14,6 +14,7 @@ const (
 	// included: it is what clients and their users already know.
 	msgMismatch = "Connection ID missmatch.\x00"
 	msgInternal = "internal tracker error"
+	msgBadPort  = "invalid port"
 )
 
 // maxURLData bounds the BEP 41 URL data kept from one announce: more than
@@ -118,6 +119,11 @@ func (w *worker) announce(pkt []byte, src netip.AddrPort, tid uint32) []byte {
 	// is at hand; nothing uses it yet (no passkeys), and a broken option
 	// list does not spoil the announce itself.
 	parseOptions(pkt[announceLen:], w.url[:0])
+	if a.port == 0 {
+		// Nobody can connect to port 0: handing "addr:0" to other peers
+		// only wastes their attempts. HTTP refuses it too.
+		return w.errorReply(tid, msgBadPort)
+	}
 
 	r := &w.req
 	r.InfoHash = logic.InfoHash(a.infoHash)
