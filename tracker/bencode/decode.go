@@ -122,7 +122,9 @@ func (d *decoder) integer() (any, error) {
 		return nil, errEOF
 	}
 	s := d.data[d.pos : d.pos+end]
-	if len(s) == 0 || (s[0] == '-' && (len(s) == 1 || s[1] == '0')) || (s[0] == '0' && len(s) > 1) {
+	// BEP 3: digits with an optional '-', no leading zero, no "-0"; a '+'
+	// (which strconv would take) is not bencode either.
+	if len(s) == 0 || s[0] == '+' || (s[0] == '-' && (len(s) == 1 || s[1] == '0')) || (s[0] == '0' && len(s) > 1) {
 		return nil, d.errf("non-canonical integer %q", s)
 	}
 	n, err := strconv.ParseInt(string(s), 10, 64)
