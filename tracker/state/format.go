@@ -123,8 +123,7 @@ func Write(w io.Writer, store *swarm.Store, now time.Time) (Restored, error) {
 // load (nothing after it can be trusted), with the byte offset; what came
 // before stays restored.
 func readFormat2(br *bufio.Reader, name string, store *swarm.Store, allow func(logic.InfoHash) bool, now time.Time) (Restored, []error, error) {
-	var done Restored
-	var full refusals
+	r := format2Restorer{store: store, allow: allow}
 	crc := crc32.NewIEEE()
 	var rec [1 + 20 + 4 + 4]byte
 	off := int64(0)
@@ -135,8 +134,8 @@ func readFormat2(br *bufio.Reader, name string, store *swarm.Store, allow func(l
 		return err
 	}
 	problem := func(format string, args ...any) (Restored, []error, error) {
-		p := append([]error{fmt.Errorf("%s: byte %d: %s", name, off, fmt.Sprintf(format, args...))}, full.problems(name)...)
-		return done, p, nil
+		p := append([]error{fmt.Errorf("%s: byte %d: %s", name, off, fmt.Sprintf(format, args...))}, r.full.problems(name)...)
+		return r.done, p, nil
 	}
 	line, err := br.ReadSlice('\n')
 	if err != nil || string(line) != magic {
@@ -147,19 +146,11 @@ func readFormat2(br *bufio.Reader, name string, store *swarm.Store, allow func(l
 	if err := read(rec[:8]); err != nil {
 		return problem("truncated header")
 	}
-	saved := int64(binary.BigEndian.Uint64(rec[:8]))
-	// Minutes since the save, added to every age; none for a save "in the
-	// future" (a router's clock before NTP has set it).
-	elapsed := uint32(0)
-	if d := now.Unix() - saved; d > 0 {
-		elapsed = uint32(min(d/60, math.MaxUint32/2))
-	}
-	var torrent logic.InfoHash
-	keep := false // whether the current torrent was restored
+	r.elapsed = minutesSince(int64(binary.BigEndian.Uint64(rec[:8])), now)
 	for {
 		at := off
 		if err := read(rec[:1]); err != nil {
-			return problem("truncated: no end record after %d torrents", done.Torrents)
+			return problem("truncated: no end record after %d torrents", r.done.Torrents)
 		}
 		size := bodySize(rec[0])
 		if size == 0 {
@@ -179,42 +170,68 @@ func readFormat2(br *bufio.Reader, name string, store *swarm.Store, allow func(l
 				off = at
 				return problem("checksum %08x, want %08x: the file was changed or damaged", got, sum)
 			}
-			return done, full.problems(name), nil
+			return r.done, r.full.problems(name), nil
 		}
 		if err := read(body); err != nil {
 			off = at
 			return problem("truncated record")
 		}
-		switch rec[0] {
-		case tagTorrent:
-			t := swarm.TorrentRecord{Age: addAge(binary.BigEndian.Uint32(body[20:24]), elapsed),
-				Completed: binary.BigEndian.Uint32(body[24:28])}
-			copy(t.InfoHash[:], body[:20])
-			torrent, keep = t.InfoHash, false
-			if allow != nil && !allow(t.InfoHash) {
-				continue
-			}
-			switch err := store.RestoreTorrent(&t); {
-			case err == nil:
-				done.Torrents++
-				keep = true
-			case errors.Is(err, swarm.ErrExpired):
-			default:
-				full.torrents, full.err = full.torrents+1, err
-			}
-		default:
-			if !keep {
-				continue
-			}
-			p := decodePeer(rec[0], body, elapsed)
-			switch err := store.RestorePeer(torrent, &p); {
-			case err == nil:
-				done.Peers++
-			case errors.Is(err, swarm.ErrExpired):
-			default:
-				full.peers, full.err = full.peers+1, err
-			}
+		r.apply(rec[0], body)
+	}
+}
+
+// minutesSince is the whole minutes from a save at Unix time saved to now,
+// added to every restored age; none for a save "in the future" (a router's
+// clock before NTP has set it).
+func minutesSince(saved int64, now time.Time) uint32 {
+	if d := now.Unix() - saved; d > 0 {
+		return uint32(min(d/60, math.MaxUint32/2))
+	}
+	return 0
+}
+
+// format2Restorer applies the torrent and peer records of a format-2 dump
+// to a store, in file order: a peer record belongs to the torrent record
+// before it.
+type format2Restorer struct {
+	store   *swarm.Store
+	allow   func(logic.InfoHash) bool
+	elapsed uint32 // minutes since the save
+	done    Restored
+	full    refusals
+	torrent logic.InfoHash
+	keep    bool // whether the current torrent was restored
+}
+
+func (r *format2Restorer) apply(tag byte, body []byte) {
+	if tag == tagTorrent {
+		t := swarm.TorrentRecord{Age: addAge(binary.BigEndian.Uint32(body[20:24]), r.elapsed),
+			Completed: binary.BigEndian.Uint32(body[24:28])}
+		copy(t.InfoHash[:], body[:20])
+		r.torrent, r.keep = t.InfoHash, false
+		if r.allow != nil && !r.allow(t.InfoHash) {
+			return
 		}
+		switch err := r.store.RestoreTorrent(&t); {
+		case err == nil:
+			r.done.Torrents++
+			r.keep = true
+		case errors.Is(err, swarm.ErrExpired):
+		default:
+			r.full.torrents, r.full.err = r.full.torrents+1, err
+		}
+		return
+	}
+	if !r.keep {
+		return
+	}
+	p := decodePeer(tag, body, r.elapsed)
+	switch err := r.store.RestorePeer(r.torrent, &p); {
+	case err == nil:
+		r.done.Peers++
+	case errors.Is(err, swarm.ErrExpired):
+	default:
+		r.full.peers, r.full.err = r.full.peers+1, err
 	}
 }
 
