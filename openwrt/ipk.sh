@@ -148,16 +148,28 @@ EOF
 	maintainer_script default_prerm >"$ctl/prerm"
 	chmod 0644 "$ctl/control" "$ctl/conffiles"
 	chmod 0755 "$ctl/postinst" "$ctl/prerm"
-	# shellcheck disable=SC2086
-	tar $tarflags -C "$ctl" -cf - . | gzip -9n >"$work/control.tar.gz"
-
-	echo 2.0 >"$work/debian-binary"
 	ipk="$outdir/opentracker_${pkgver}_${arch}.ipk"
+	assemble "$ctl" "$work" "$ipk"
+	rm -rf "$work"
+	echo "$ipk"
+}
+
+# assemble packs the control files in CTL beside WORK/data.tar.gz into IPK
+# as OpenWrt's scripts/ipkg-build does: a gzipped tar of ./debian-binary,
+# ./data.tar.gz and ./control.tar.gz, reproducible from EPOCH.
+assemble() {
+	local ctl="$1" work="$2" ipk="$3"
+	local tarflags="--format=gnu --numeric-owner --owner=0 --group=0 --sort=name --mtime=@$EPOCH"
+	# shellcheck disable=SC2086 # $tarflags is a list of options
+	tar $tarflags -C "$ctl" -cf - . | gzip -9n >"$work/control.tar.gz"
+	echo 2.0 >"$work/debian-binary"
 	# shellcheck disable=SC2086
 	(cd "$work" && tar $tarflags -cf - ./debian-binary ./data.tar.gz ./control.tar.gz) | gzip -9n >"$ipk.tmp"
 	mv "$ipk.tmp" "$ipk"
-	rm -rf "$work"
-	echo "$ipk"
+}
+
+set_epoch() {
+	EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$TOP" log -1 --format=%ct 2>/dev/null || date +%s)}"
 }
 
 pack() {
@@ -166,7 +178,7 @@ pack() {
 	# shellcheck disable=SC2086 # one word per arch
 	[ "$#" -gt 0 ] || set -- $ARCHES
 	pkgver="$(version)-r$RELEASE"
-	EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$TOP" log -1 --format=%ct 2>/dev/null || date +%s)}"
+	set_epoch
 	mkdir -p "$outdir"
 	for arch in "$@"; do
 		goenv "$arch" >/dev/null || die "unknown OpenWrt arch $arch"
@@ -187,9 +199,14 @@ pack)
 	pack "$@"
 	;;
 version) echo "$(version)-r$RELEASE" ;;
+assemble)
+	[ "$#" = 3 ] || die "usage: ipk.sh assemble CTLDIR WORKDIR IPK"
+	set_epoch
+	assemble "$@"
+	;;
 goenv)
 	[ "$#" = 1 ] || die "usage: ipk.sh goenv ARCH"
 	goenv "$1" || die "unknown OpenWrt arch $1"
 	;;
-*) die "usage: ipk.sh cross|pack|version|goenv ..." ;;
+*) die "usage: ipk.sh cross|pack|version|assemble|goenv ..." ;;
 esac

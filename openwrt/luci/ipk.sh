@@ -58,11 +58,6 @@ cat >"$work/CONTROL/postinst" <<'PI'
 PI
 chmod 0644 "$work/CONTROL/control"
 chmod 0755 "$work/CONTROL/postinst" "$work/CONTROL"
-# shellcheck disable=SC2086
-tar $tarflags -C "$work/CONTROL" -cf - . | gzip -9n >"$work/control.tar.gz"
-echo 2.0 >"$work/debian-binary"
 ipk="$OUT/luci-app-opentracker_${pkgver}_all.ipk"
-# shellcheck disable=SC2086
-(cd "$work" && tar $tarflags -cf - ./debian-binary ./data.tar.gz ./control.tar.gz) | gzip -9n >"$ipk.tmp"
-mv "$ipk.tmp" "$ipk"
+SOURCE_DATE_EPOCH="$EPOCH" sh "$TOP/openwrt/ipk.sh" assemble "$work/CONTROL" "$work" "$ipk"
 echo "$ipk"
