@@ -24,4 +24,10 @@ while True:
     if not done and h.status().is_seeding:
         print("DOWNLOADED", flush=True)
         done = True
+        # A seeder may announce while it still checks its files, as a
+        # leecher (left > 0), and would not tell the tracker it seeds before
+        # the next interval: announce again now (min interval is not ours
+        # to wait for in a test).
+        if h.status().total_payload_download == 0:
+            h.force_reannounce(0, -1, lt.reannounce_flags_t.ignore_min_interval)
     time.sleep(0.1)
