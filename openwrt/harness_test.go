@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -218,16 +219,19 @@ func controlFields(t testing.TB, text string) (map[string]string, []string) {
 	return fields, order
 }
 
-// freePort returns a TCP port that was free on 127.0.0.1 a moment ago and
-// is free for UDP too.
+// freePort returns a port that was free for TCP and UDP on 127.0.0.1 a
+// moment ago. It is drawn below the kernel's ephemeral range (32768 and up
+// by default), because between this check and the daemon's bind another
+// test's client socket could be given an ephemeral port; below the range
+// only an explicit bind can take it.
 func freePort(t testing.TB) int {
 	t.Helper()
-	for i := 0; i < 20; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for i := 0; i < 50; i++ {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
 		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
