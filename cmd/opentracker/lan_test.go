@@ -334,16 +334,8 @@ func lanSwarm(t *testing.T, c lanCase) {
 	writeConfig(1800)
 	d := startRouterDaemon(t, l, cfg)
 
-	// aria2 1.36 sends an info_hash byte 0x2B ('+') as %20, so it would
-	// announce another torrent: the data is drawn again until the hash
-	// has no such byte (a hash has one in about 1 run of 13).
 	data := make([]byte, 3<<20+12345)
-	for {
-		rand.Read(data)
-		if _, h := torrentFile("lan.bin", data, 256<<10, ""); bytes.IndexByte(h[:], '+') < 0 {
-			break
-		}
-	}
+	rand.Read(data)
 	router := l.v4
 	if c.v6 {
 		router = l.v6
@@ -360,7 +352,10 @@ func lanSwarm(t *testing.T, c lanCase) {
 	var lastScrape []byte
 	scrape := func(d *routerDaemon) (complete int64) {
 		tcp := netip.AddrPortFrom(l.v4, uint16(d.tcp[false]))
-		_, body := getIn(t, l.router, tcp, "/scrape?info_hash="+url.QueryEscape(string(hash[:])))
+		// QueryEscape writes a 0x20 byte as '+', which a tracker reads as
+		// '+' (opentracker does too): %20 it is.
+		escaped := strings.ReplaceAll(url.QueryEscape(string(hash[:])), "+", "%20")
+		_, body := getIn(t, l.router, tcp, "/scrape?info_hash="+escaped)
 		lastScrape = body
 		files, _ := decode(t, body)["files"].(map[string]any)
 		f, _ := files[string(hash[:])].(map[string]any)
