@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -16,47 +17,68 @@ import (
 	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
-// inlineAcceptor is Serve's accept loop on Linux TCP listeners. Many clients
-// open a connection per announce: one GET, one reply, close. For those the
-// per-connection cost of the net package (a netFD registered with the poller,
-// TCP_NODELAY and keep-alive setsockopts, getsockname, a goroutine,
-// deadlines, tracking) is most of the CPU spent. So connections are accepted
-// with raw accept4 and, when the whole request head is already readable, an
-// announce or scrape is answered inline on the raw socket: one read, one
-// write, one close. Everything else (no data yet, an incomplete head, other
-// routes, keep-alive, pipelined input, a short write) continues on the usual
-// per-connection goroutine with the bytes already read.
+// inlineAcceptor is Serve's loop on Linux TCP listeners. Many clients open
+// a connection per announce: one GET, one reply, close. Others keep one
+// connection and send an announce every few minutes. For both, the
+// per-connection and per-request cost of the net package (a netFD
+// registered with the poller, TCP_NODELAY and keep-alive setsockopts,
+// getsockname, a goroutine, a read and a write deadline per request) is
+// most of the CPU spent. So connections are accepted with raw accept4 and,
+// when the whole request head is already readable, an announce or scrape
+// is answered inline on the raw socket: one read, one write. A connection
+// that stays open is then parked in the acceptor's epoll set (park_linux.go)
+// and its next requests are answered the same way, by the same loop.
+// Everything else (no data yet, an incomplete head, other routes, pipelined
+// input, a short write) continues on the usual per-connection goroutine
+// with the bytes already read.
 //
-// Waiting for the next connection uses a duplicate of the listener's
-// descriptor wrapped in an os.File, whose RawConn (unlike a listener's) can
-// wait for readability in the runtime poller. Listeners made with
+// The loop waits for its epoll set, which holds a duplicate of the
+// listener's descriptor and the parked connections, in the runtime poller
+// (an epoll descriptor is itself pollable), so the process's other
+// goroutines keep running while it waits. Listeners made with
 // sock.Options.DeferAccept queue a connection only once its request has
-// arrived, so that nearly every one is answered inline. The duplicate would keep the socket
-// listening after the caller closes the listener, so the wait has a
-// deadline, and at each one the loop checks whether the listener is still
-// open.
+// arrived, so that nearly every one is answered inline. The duplicate
+// would keep the socket listening after the caller closes the listener, so
+// the wait has a deadline, and at each one the loop checks whether the
+// listener is still open and closes parked connections idle for longer
+// than IdleTimeout.
 type inlineAcceptor struct {
 	s      *Server
 	ln     *net.TCPListener
 	lnRC   syscall.RawConn // ln's, to see whether it was closed
-	file   *os.File        // the duplicate; closing it ends a wait
-	rc     syscall.RawConn
-	accept func(uintptr) bool // a.acceptFd, bound once
+	dup    *os.File        // the duplicate of ln's descriptor, in the epoll set
+	lfd    int             // dup's descriptor
+	accept func(uintptr) bool
 	rsa    unix.RawSockaddrAny
 	fd     int
 	err    syscall.Errno
+
+	parking
 }
 
-// listenerCheck is how often a waiting accept loop checks that its listener
-// was not closed behind the server's back.
+// listenerCheck is how often a waiting loop checks that its listener was
+// not closed behind the server's back (and sweeps idle connections).
 const listenerCheck = time.Second
+
+// yieldEvery is how many batches of events the loop handles before it
+// yields the processor. Busy, it never waits, and the runtime's monitor
+// thread (sysmon) preempts a goroutine that has run for 10 ms with a
+// signal, and after each preemption polls at its shortest period (20 µs)
+// again: on 32-bit MIPS, without a vDSO, a nanosleep and two clock_gettime
+// system calls per poll, about one per request under qemu (strace). A
+// goroutine that yields is never preempted, and sysmon backs off to 10 ms.
+const yieldEvery = 4
+
+// acceptBurst bounds the connections taken per readiness of the listener,
+// so that parked connections are served between bursts.
+const acceptBurst = 16
 
 func (s *Server) newInlineAcceptor(ln *net.TCPListener) *inlineAcceptor {
 	lnRC, err := ln.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	f, err := ln.File() // shares the listener's O_NONBLOCK: pollable
+	f, err := ln.File() // shares the listener's O_NONBLOCK
 	if err != nil {
 		return nil
 	}
@@ -65,49 +87,86 @@ func (s *Server) newInlineAcceptor(ln *net.TCPListener) *inlineAcceptor {
 		f.Close()
 		return nil
 	}
+	a := &inlineAcceptor{s: s, ln: ln, lnRC: lnRC, dup: f}
 	var serr error
 	rc.Control(func(fd uintptr) {
+		a.lfd = int(fd)
 		serr = unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 1000})
 		// Accepted sockets inherit TCP_CORK: an inline reply then waits in
 		// the socket until close, which sends it with the FIN in one
-		// segment instead of two. handOff uncorks. Best effort.
+		// segment instead of two. Parking and handOff uncork. Best effort.
 		unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_CORK, 1)
 	})
+	if serr == nil {
+		serr = a.parking.init(a.lfd, len(s.table.all))
+	}
 	if serr != nil {
 		f.Close()
 		return nil // Serve uses Accept
 	}
-	a := &inlineAcceptor{s: s, ln: ln, lnRC: lnRC, file: f, rc: rc}
 	a.accept = a.acceptFd
 	return a
 }
 
-// close ends the acceptor; a serve blocked in its wait returns.
-func (a *inlineAcceptor) close() { a.file.Close() }
+// close ends the loop: a wait returns at once, and the loop sees that the
+// server is closing. (Closing the epoll descriptor here instead could
+// close it under the loop's raw epoll_ctl calls.)
+func (a *inlineAcceptor) close() { a.ep.SetReadDeadline(time.Unix(1, 0)) }
 
 // serve accepts and serves connections until the server closes or accept
-// fails for good; it returns what Serve returns.
+// fails for good; it returns what Serve returns. On the way out it closes
+// the parked connections, the epoll set and the duplicate.
 func (a *inlineAcceptor) serve() error {
+	defer a.dup.Close()
+	defer a.closeAll()
 	s := a.s
-	var backoff time.Duration
-	a.file.SetReadDeadline(time.Now().Add(listenerCheck))
+	a.ep.SetReadDeadline(time.Now().Add(a.tick()))
 	for {
 		if s.closing.Load() {
 			return ErrServerClosed
 		}
-		if err := a.rc.Read(a.accept); err != nil {
+		if err := a.epRC.Read(a.poll); err != nil {
 			if s.closing.Load() {
 				return ErrServerClosed
 			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				if a.lnRC.Control(func(uintptr) {}) != nil {
-					// As Accept on a closed listener reports it.
-					return &net.OpError{Op: "accept", Net: "tcp", Addr: a.ln.Addr(), Err: net.ErrClosed}
-				}
-				a.file.SetReadDeadline(time.Now().Add(listenerCheck))
-				continue
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				return err
 			}
-			return err
+			if a.lnRC.Control(func(uintptr) {}) != nil {
+				// As Accept on a closed listener reports it.
+				return &net.OpError{Op: "accept", Net: "tcp", Addr: a.ln.Addr(), Err: net.ErrClosed}
+			}
+			a.sweep()
+			a.ep.SetReadDeadline(time.Now().Add(a.tick()))
+			continue
+		}
+		a.now = s.table.now() // one clock reading per batch of events
+		if a.batches++; a.batches%yieldEvery == 0 {
+			runtime.Gosched() // see yieldEvery
+		}
+		for a.next = 0; a.next < a.ready; {
+			ev := a.events[a.next]
+			a.next++
+			switch {
+			case ev.Pad == listenerSlot:
+				if err := a.acceptSome(); err != nil {
+					return err
+				}
+			case ev.Pad >= 0:
+				a.serveParked(&s.table.all[ev.Pad])
+			}
+		}
+	}
+}
+
+// acceptSome takes up to acceptBurst connections from the listener and
+// serves each. A non-nil error ends Serve.
+func (a *inlineAcceptor) acceptSome() error {
+	s := a.s
+	var backoff time.Duration
+	for i := 0; i < acceptBurst; i++ {
+		if !a.accept(uintptr(a.lfd)) {
+			return nil // queue empty
 		}
 		switch a.err {
 		case 0:
@@ -139,20 +198,20 @@ func (a *inlineAcceptor) serve() error {
 			s.table.release(cn)
 			return ErrServerClosed
 		}
-		s.serveInline(a.fd, peer, cn)
+		s.serveInline(a.fd, peer, cn, a)
 	}
+	return nil
 }
 
-// acceptFd is the RawConn.Read callback: one non-blocking accept4 into a's
-// sockaddr buffer, so that accepting allocates nothing. It returns false,
-// to wait for readability, only when the queue is empty. accept4 is a raw
-// syscall like the inline path's: a plain one left sysmon waking every
-// 20 µs to retake the P, 14 % of the server's CPU at one request per
-// connection (perf, side by side). It relies on the listener's O_NONBLOCK,
-// which every duplicate of the descriptor shares and which os.File.Fd
-// would clear; SO_RCVTIMEO (set by newInlineAcceptor) bounds a raw accept4 on
-// a listener made blocking to a millisecond instead of holding the P until
-// a client comes.
+// acceptFd takes one connection with a non-blocking accept4 into a's
+// sockaddr buffer, so that accepting allocates nothing. It returns false
+// only when the queue is empty. accept4 is a raw syscall like the inline
+// path's: a plain one left sysmon waking every 20 µs to retake the P, 14 %
+// of the server's CPU at one request per connection (perf, side by side).
+// It relies on the listener's O_NONBLOCK, which every duplicate of the
+// descriptor shares and which os.File.Fd would clear; SO_RCVTIMEO (set by
+// newInlineAcceptor) bounds a raw accept4 on a listener made blocking to a
+// millisecond instead of holding the P until a client comes.
 func (a *inlineAcceptor) acceptFd(lfd uintptr) bool {
 	for {
 		n := uint32(unix.SizeofSockaddrAny)
@@ -181,22 +240,39 @@ func (a *inlineAcceptor) peer() netip.AddrPort {
 
 // serveInline serves the freshly accepted non-blocking socket fd in the
 // slot cn: inline when its first request is complete and small to answer,
-// else on a connection goroutine.
-func (s *Server) serveInline(fd int, peer netip.AddrPort, cn *conn) {
+// else on a connection goroutine. A connection that stays open is parked
+// in a, or handed to a goroutine when a is nil.
+func (s *Server) serveInline(fd int, peer netip.AddrPort, cn *conn, a *inlineAcceptor) {
 	n, err := sysRead(fd, cn.buf)
-	if err != nil && err != unix.EAGAIN || err == nil && n == 0 {
-		// Reset or closed before a request: nothing to answer.
-		s.closeInline(fd, cn)
+	if err == unix.EAGAIN {
+		s.handOff(fd, peer, cn, pending{}) // the request has not arrived yet
 		return
 	}
-	if n > 0 && !canStartRequest(cn.buf[0]) && cn.buf[0] != '\r' && cn.buf[0] != '\n' {
+	if err != nil || n == 0 {
+		// Reset or closed before a request: nothing to answer.
+		s.closeRaw(fd, cn, nil)
+		return
+	}
+	s.serveRaw(fd, peer, cn, n, a, false)
+}
+
+// serveRaw answers the request in cn.buf[:n], just read from the raw
+// socket fd, which is new or (parked) a keep-alive connection parked in a.
+// Whatever cannot be answered with one read and one write goes on to a
+// connection goroutine; a connection that stays open is (again) parked.
+func (s *Server) serveRaw(fd int, peer netip.AddrPort, cn *conn, n int, a *inlineAcceptor, parked bool) {
+	var in *inlineAcceptor // a, when cn is parked in it
+	if parked {
+		in = a
+	}
+	if !canStartRequest(cn.buf[0]) && cn.buf[0] != '\r' && cn.buf[0] != '\n' {
 		// A TLS ClientHello or other binary: close at once.
 		s.c.HTTPBadRequests.Add(1)
-		s.closeInline(fd, cn)
+		s.closeRaw(fd, cn, in)
 		return
 	}
 	hl := -1
-	if n > 0 && cn.buf[0] != '\r' && cn.buf[0] != '\n' {
+	if cn.buf[0] != '\r' && cn.buf[0] != '\n' {
 		hl = headerEnd(cn.buf[:n])
 	}
 	var r request
@@ -205,40 +281,56 @@ func (s *Server) serveInline(fd int, peer netip.AddrPort, cn *conn) {
 		rt = s.route(cn.buf[:hl], &r)
 	}
 	if hl < 0 || !rt.small() {
-		s.handOff(fd, peer, cn, pending{end: n})
+		s.handOffRaw(fd, peer, cn, in, pending{end: n, served: parked, keep: parked})
 		return
 	}
 	w := getWork()
 	big, keep := s.answer(w, &r, rt, peer)
 	rest := copy(cn.buf, cn.buf[hl:n]) // pipelined input or a body
 	if big != nil {
-		s.handOff(fd, peer, cn, pending{w: w, big: big, end: rest, served: true, keep: keep})
+		s.handOffRaw(fd, peer, cn, in, pending{w: w, big: big, end: rest, served: true, keep: keep})
 		return
 	}
 	s.inlineAnswers.Add(1)
 	sent, err := sysWrite(fd, w.out)
 	if err != nil && err != unix.EAGAIN {
 		putWork(w)
-		s.closeInline(fd, cn) // as a failed Write: close
+		s.closeRaw(fd, cn, in) // as a failed Write: close
 		return
 	}
 	if sent < len(w.out) {
-		s.handOff(fd, peer, cn, pending{w: w, sent: sent, end: rest, served: true, keep: keep})
+		s.handOffRaw(fd, peer, cn, in, pending{w: w, sent: sent, end: rest, served: true, keep: keep})
 		return
 	}
 	putWork(w)
-	if keep && !s.closing.Load() || rest > 0 {
+	switch {
+	case keep && rest == 0 && a != nil && !s.closing.Load():
+		a.park(fd, peer, cn, parked)
+	case keep && !s.closing.Load() || rest > 0:
 		// More requests may come, or unread input wants a lingering
 		// close rather than a reset that could destroy the reply.
-		s.handOff(fd, peer, cn, pending{end: rest, served: true, keep: keep})
-		return
+		s.handOffRaw(fd, peer, cn, in, pending{end: rest, served: true, keep: keep})
+	default:
+		s.closeRaw(fd, cn, in)
 	}
-	s.closeInline(fd, cn)
 }
 
-func (s *Server) closeInline(fd int, cn *conn) {
+// closeRaw closes the raw socket fd and frees its slot cn, first taking
+// it out of the acceptor it is parked in, if any.
+func (s *Server) closeRaw(fd int, cn *conn, parkedIn *inlineAcceptor) {
+	if parkedIn != nil {
+		parkedIn.unpark(cn, fd, false)
+	}
 	sysClose(fd)
 	s.table.release(cn)
+}
+
+// handOffRaw is handOff for a socket that may be parked in an acceptor.
+func (s *Server) handOffRaw(fd int, peer netip.AddrPort, cn *conn, parkedIn *inlineAcceptor, p pending) {
+	if parkedIn != nil {
+		parkedIn.unpark(cn, fd, true)
+	}
+	s.handOff(fd, peer, cn, p)
 }
 
 // The inline path's syscalls are raw: on the non-blocking sockets that
@@ -278,102 +370,8 @@ func sysWrite(fd int, b []byte) (int, error) {
 	return sent, nil
 }
 
-// closeFd closes a socket without lingering (SO_LINGER is never set), so
+// sysClose closes a socket without lingering (SO_LINGER is never set), so
 // close does not block.
 func sysClose(fd int) {
 	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
-}
-
-// pending is what the inline path leaves to a connection goroutine.
-type pending struct {
-	w      *work  // if not nil, its reply is still to be written: w.out from sent on, then big
-	sent   int    // bytes of w.out already written
-	big    []byte // a body too big to copy into w.out
-	end    int    // cn.buf[:end] is input already read
-	served bool   // a request was answered on the connection
-	keep   bool   // when served: the connection stays open
-}
-
-// handOff continues the socket fd on a connection goroutine, as if the net
-// package had accepted it, with what the inline path left in p.
-func (s *Server) handOff(fd int, peer netip.AddrPort, cn *conn, p pending) {
-	// Replies are one write each; without TCP_NODELAY a pipelined reply
-	// would wait for the previous one's ACK. Uncorking sends what the
-	// inline path wrote.
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_CORK, 0)
-	// The socket is non-blocking, so the os package registers it with the
-	// runtime poller: reads, writes and deadlines behave as on a net.Conn.
-	nc := &fdConn{File: os.NewFile(uintptr(fd), "tcp"), peer: peer}
-	cn.attach(s, nc, peer)
-	if !s.track(cn) {
-		nc.Close()
-		s.table.release(cn)
-		if p.w != nil {
-			putWork(p.w)
-		}
-		return
-	}
-	go cn.resume(p)
-}
-
-// resume finishes what serveInline started and then serves the connection.
-func (cn *conn) resume(p pending) {
-	s := cn.srv
-	if p.w != nil {
-		ok := cn.send(p.w.out[p.sent:])
-		if ok && p.big != nil {
-			cn.nc.SetWriteDeadline(deadlineFor(len(p.big), s.conf().IdleTimeout))
-			ok = cn.writeAll(p.big)
-		}
-		putWork(p.w)
-		p.keep = p.keep && ok
-		if !ok {
-			p.end = 0 // as serve: a failed write closes at once
-		}
-	}
-	if p.served && (!p.keep || s.closing.Load()) {
-		if p.end > 0 {
-			cn.lingeringClose()
-		}
-		cn.nc.Close()
-		s.untrack(cn)
-		return
-	}
-	cn.serveFrom(p.end, p.served)
-}
-
-// fdConn is a net.Conn on an accepted TCP socket wrapped in an os.File.
-type fdConn struct {
-	*os.File
-	peer netip.AddrPort
-}
-
-func (c *fdConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.peer) }
-
-func (c *fdConn) LocalAddr() net.Addr {
-	var a net.Addr = &net.TCPAddr{}
-	if sc, err := c.File.SyscallConn(); err == nil {
-		sc.Control(func(fd uintptr) {
-			switch sa, _ := unix.Getsockname(int(fd)); sa := sa.(type) {
-			case *unix.SockaddrInet4:
-				a = &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
-			case *unix.SockaddrInet6:
-				a = &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port, Zone: sock.ZoneName(int(sa.ZoneId))}
-			}
-		})
-	}
-	return a
-}
-
-// CloseWrite shuts down the sending side, for lingeringClose.
-func (c *fdConn) CloseWrite() error {
-	sc, err := c.File.SyscallConn()
-	if err != nil {
-		return err
-	}
-	if cerr := sc.Control(func(fd uintptr) { err = unix.Shutdown(int(fd), unix.SHUT_WR) }); cerr != nil {
-		return cerr
-	}
-	return err
 }

@@ -55,7 +55,7 @@ func inlineServe(t *testing.T, tt *testTracker, first string, wait bool) (net.Co
 	if cn == nil {
 		t.Fatal("no slot")
 	}
-	tt.srv.serveInline(fd, peer, cn)
+	tt.srv.serveInline(fd, peer, cn, nil)
 	return c, br
 }
 
@@ -270,7 +270,7 @@ func TestInlineZeroAlloc(t *testing.T) {
 		for n, _ := unix.IoctlGetInt(a.fd, unix.SIOCINQ); n < len(req); n, _ = unix.IoctlGetInt(a.fd, unix.SIOCINQ) {
 		}
 		peer := a.peer()
-		tt.srv.serveInline(a.fd, peer, tt.srv.acquire(peer.Addr()))
+		tt.srv.serveInline(a.fd, peer, tt.srv.acquire(peer.Addr()), nil)
 		unix.Read(cfd, resp[:])
 		unix.Close(cfd)
 	})

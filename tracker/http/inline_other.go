@@ -12,3 +12,6 @@ func (s *Server) newInlineAcceptor(*net.TCPListener) *inlineAcceptor { return ni
 func (a *inlineAcceptor) serve() error { return nil }
 
 func (a *inlineAcceptor) close() {}
+
+// wakeParked: connections are only parked by the Linux inline acceptor.
+func (cn *conn) wakeParked() {}

@@ -80,6 +80,7 @@ func newConnTable(s *Server, n int) *connTable {
 		cn := &t.all[i]
 		cn.buf = t.slab[i*MaxRequestBytes : (i+1)*MaxRequestBytes : (i+1)*MaxRequestBytes]
 		cn.table = t
+		cn.slot = int32(i)
 		t.free <- cn
 	}
 	return t
@@ -233,10 +234,11 @@ func (t *connTable) victim(addr netip.Addr, own bool) *conn {
 
 // evict makes cn's goroutine give up its slot: its blocked read or write
 // returns at once. cn checks evicted after arming each deadline, so a
-// deadline it arms after this one cannot undo the eviction. Called with
-// t.mu held.
+// deadline it arms after this one cannot undo the eviction. A connection
+// parked in an inline acceptor is shut down instead. Called with t.mu held.
 func (cn *conn) evict() {
 	cn.evicted.Store(true)
+	cn.wakeParked()
 	if nc := cn.nc; nc != nil {
 		past := time.Unix(1, 0)
 		nc.SetReadDeadline(past)
