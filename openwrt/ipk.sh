@@ -72,18 +72,21 @@ version() {
 }
 
 cross() {
-	local bindir="$1" arch env v
+	local bindir="$1" arch env v overlay
 	shift
 	# shellcheck disable=SC2086 # one word per arch
 	[ "$#" -gt 0 ] || set -- $ARCHES
 	v="$(version)"
+	# The Go runtime's usleep is wrong on 32-bit MIPS: see mips-usleep.sh.
+	overlay="$(GOTOOLCHAIN=local sh "$TOP/openwrt/mips-usleep.sh" "$bindir/mips-usleep")" ||
+		die "cannot write the mips usleep overlay"
 	for arch in "$@"; do
 		env="$(goenv "$arch")" || die "unknown OpenWrt arch $arch"
 		mkdir -p "$bindir/$arch"
 		echo "ipk.sh: building $arch ($env)" >&2
 		# shellcheck disable=SC2086 # $env is a list of VAR=value words
 		(cd "$TOP" && env GOOS=linux CGO_ENABLED=0 GOTOOLCHAIN=local $env \
-			"$GO" build -trimpath -buildvcs=false \
+			"$GO" build -trimpath -buildvcs=false -overlay "$overlay" \
 			-ldflags "-s -w -X main.version=$v" \
 			-o "$bindir/$arch/opentracker" ./cmd/opentracker)
 	done

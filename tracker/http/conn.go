@@ -27,9 +27,10 @@ type conn struct {
 	addr    netip.Addr   // source address counted against the per-address cap
 	counted bool
 
-	slot     int32        // index in the table, for epoll data
-	parkedFd atomic.Int32 // socket+1 while parked in an inline acceptor (park_linux.go), else 0
-	parkPos  int          // index in that acceptor's parked list
+	slot     int32                          // index in the table, for epoll data
+	parkedFd atomic.Int32                   // socket+1 while parked in an inline acceptor (park_linux.go), else 0
+	parkedIn atomic.Pointer[inlineAcceptor] // that acceptor
+	parkPos  int                            // index in that acceptor's parked list
 }
 
 // attach binds the slot cn, taken from the table, to the connection nc.

@@ -59,6 +59,12 @@ func startTracker(t testing.TB, cfg Config, st *swarm.Store, acl *access.List, l
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", laddr, err)
 	}
+	return serveTracker(t, cfg, st, acl, ln)
+}
+
+// serveTracker serves st (with acl) on ln until the test ends.
+func serveTracker(t testing.TB, cfg Config, st *swarm.Store, acl *access.List, ln net.Listener) *testTracker {
+	t.Helper()
 	tt := &testTracker{store: st, c: new(logic.Counters), addr: ln.Addr().String(), errc: make(chan error, 1)}
 	if cfg.Stats == nil {
 		cfg.Stats = &stats.Pages{Store: st, Counters: tt.c}

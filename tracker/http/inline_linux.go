@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -59,15 +58,6 @@ type inlineAcceptor struct {
 // listenerCheck is how often a waiting loop checks that its listener was
 // not closed behind the server's back (and sweeps idle connections).
 const listenerCheck = time.Second
-
-// yieldEvery is how many batches of events the loop handles before it
-// yields the processor. Busy, it never waits, and the runtime's monitor
-// thread (sysmon) preempts a goroutine that has run for 10 ms with a
-// signal, and after each preemption polls at its shortest period (20 µs)
-// again: on 32-bit MIPS, without a vDSO, a nanosleep and two clock_gettime
-// system calls per poll, about one per request under qemu (strace). A
-// goroutine that yields is never preempted, and sysmon backs off to 10 ms.
-const yieldEvery = 4
 
 // acceptBurst bounds the connections taken per readiness of the listener,
 // so that parked connections are served between bursts.
@@ -141,9 +131,7 @@ func (a *inlineAcceptor) serve() error {
 			continue
 		}
 		a.now = s.table.now() // one clock reading per batch of events
-		if a.batches++; a.batches%yieldEvery == 0 {
-			runtime.Gosched() // see yieldEvery
-		}
+		a.yield.Batch()
 		for a.next = 0; a.next < a.ready; {
 			ev := a.events[a.next]
 			a.next++
@@ -183,7 +171,7 @@ func (a *inlineAcceptor) acceptSome() error {
 		backoff = 0
 		s.c.TCPAccepts.Add(1)
 		peer := a.peer()
-		cn := s.acquire(peer.Addr())
+		cn := s.acquire(peer.Addr(), a)
 		if cn == nil {
 			if s.closing.Load() {
 				sysClose(a.fd)

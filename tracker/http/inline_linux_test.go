@@ -51,7 +51,7 @@ func inlineServe(t *testing.T, tt *testTracker, first string, wait bool) (net.Co
 		}
 	}
 	peer := c.LocalAddr().(*net.TCPAddr).AddrPort()
-	cn := tt.srv.acquire(peer.Addr()) // as the accept loop
+	cn := tt.srv.acquire(peer.Addr(), nil) // as the accept loop
 	if cn == nil {
 		t.Fatal("no slot")
 	}
@@ -270,7 +270,7 @@ func TestInlineZeroAlloc(t *testing.T) {
 		for n, _ := unix.IoctlGetInt(a.fd, unix.SIOCINQ); n < len(req); n, _ = unix.IoctlGetInt(a.fd, unix.SIOCINQ) {
 		}
 		peer := a.peer()
-		tt.srv.serveInline(a.fd, peer, tt.srv.acquire(peer.Addr()), nil)
+		tt.srv.serveInline(a.fd, peer, tt.srv.acquire(peer.Addr(), nil), nil)
 		unix.Read(cfd, resp[:])
 		unix.Close(cfd)
 	})

@@ -15,3 +15,6 @@ func (a *inlineAcceptor) close() {}
 
 // wakeParked: connections are only parked by the Linux inline acceptor.
 func (cn *conn) wakeParked() {}
+
+// reap: nothing is parked, so evict never asks for it.
+func (a *inlineAcceptor) reap(*conn) {}

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // parking holds an inline acceptor's keep-alive connections between
@@ -27,17 +29,17 @@ import (
 // The table evicts a parked connection by shutting its socket down
 // (wakeParked), which the loop sees as the end of the connection.
 type parking struct {
-	ep      *os.File // the epoll descriptor, waited on in the runtime poller
-	epRC    syscall.RawConn
-	epfd    int
-	events  [64]unix.EpollEvent
-	ready   int     // events from the last epoll_wait
-	next    int     // the next of them to handle
-	now     int64   // the table clock at the last epoll_wait
-	batches uint32  // epoll_waits that returned events
-	conns   []*conn // parked connections; conn.parkPos is the index
-	poll    func(uintptr) bool
-	ev      unix.EpollEvent // epoll_ctl's argument, here so that it does not escape per call
+	ep     *os.File // the epoll descriptor, waited on in the runtime poller
+	epRC   syscall.RawConn
+	epfd   int
+	events [64]unix.EpollEvent
+	ready  int          // events from the last epoll_wait
+	next   int          // the next of them to handle
+	now    int64        // the table clock at the last epoll_wait
+	yield  sock.Yielder // a busy loop yields now and then (see sock.Yielder)
+	conns  []*conn      // parked connections; conn.parkPos is the index
+	poll   func(uintptr) bool
+	ev     unix.EpollEvent // epoll_ctl's argument, here so that it does not escape per call
 }
 
 // Epoll data (EpollEvent.Pad) is a connection's slot number, or:
@@ -119,6 +121,7 @@ func (a *inlineAcceptor) park(fd int, peer netip.AddrPort, cn *conn, again bool)
 		cn.srv, cn.peer = a.s, peer
 		cn.parkPos = len(a.conns)
 		a.conns = append(a.conns, cn)
+		cn.parkedIn.Store(a)
 		cn.parkedFd.Store(int32(fd) + 1)
 	}
 	cn.since.Store(a.now)
@@ -136,6 +139,7 @@ func (a *inlineAcceptor) unpark(cn *conn, fd int, handOff bool) {
 	t := a.s.table
 	t.mu.Lock()
 	cn.parkedFd.Store(0)
+	cn.parkedIn.Store(nil)
 	t.mu.Unlock()
 	last := a.conns[len(a.conns)-1]
 	a.conns[cn.parkPos], last.parkPos = last, cn.parkPos
@@ -200,4 +204,9 @@ func (cn *conn) wakeParked() {
 	if p := cn.parkedFd.Load(); p != 0 {
 		unix.Shutdown(int(p-1), unix.SHUT_RDWR)
 	}
+}
+
+// reap closes cn, parked in a and evicted by a's own accept (see evict).
+func (a *inlineAcceptor) reap(cn *conn) {
+	a.s.closeRaw(int(cn.parkedFd.Load())-1, cn, a)
 }

@@ -187,7 +187,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		// The slot is taken after Accept, so that idle keep-alive
 		// connections are only evicted when a new client really waits.
 		peer := peerOf(nc)
-		cn := s.acquire(peer.Addr())
+		cn := s.acquire(peer.Addr(), nil)
 		if cn == nil {
 			if s.closing.Load() {
 				nc.Close()
@@ -248,9 +248,9 @@ func isTemporary(err error) bool {
 }
 
 // acquire takes a connection slot for a client at addr, counting
-// evictions and refusals.
-func (s *Server) acquire(addr netip.Addr) *conn {
-	cn, evicted := s.table.acquire(addr)
+// evictions and refusals; self is the inline acceptor calling, if any.
+func (s *Server) acquire(addr netip.Addr, self *inlineAcceptor) *conn {
+	cn, evicted := s.table.acquire(addr, self)
 	if evicted {
 		s.c.HTTPEvicted.Add(1)
 	}

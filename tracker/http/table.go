@@ -104,9 +104,13 @@ func (t *connTable) now() int64 { return int64(time.Since(t.epoch)) }
 // waiting connection is younger than evictGrace (or it has none), nothing
 // could be freed within evictWait, or the server closes.
 // The slot comes back marked busy.
-func (t *connTable) acquire(peer netip.Addr) (cn *conn, evicted bool) {
+//
+// self is the inline acceptor calling, if any: a victim parked in it is
+// closed here, since the acceptor cannot close it while it waits here.
+func (t *connTable) acquire(peer netip.Addr, self *inlineAcceptor) (cn *conn, evicted bool) {
 	cfg := t.srv.conf()
 	capped := cfg.MaxPerAddress > 0 && !cfg.Proxies.Contains(peer)
+	var reap *conn
 	if capped {
 		t.mu.Lock()
 		if t.count[peer] >= int32(cfg.MaxPerAddress) {
@@ -119,18 +123,23 @@ func (t *connTable) acquire(peer netip.Addr) (cn *conn, evicted bool) {
 				t.mu.Unlock()
 				return nil, false
 			}
-			v.evict()
+			if v.evict(self) {
+				reap = v
+			}
 			evicted = true
 		}
 		t.mu.Unlock()
+		if reap != nil {
+			self.reap(reap)
+		}
 	}
 	if !evicted && t.inUse() >= t.evictAt {
-		evicted = t.evictOldest()
+		evicted = t.evictOldest(self)
 	}
 	select {
 	case cn = <-t.free:
 	default:
-		if cn = t.waitFree(&evicted); cn == nil {
+		if cn = t.waitFree(&evicted, self); cn == nil {
 			return nil, evicted
 		}
 	}
@@ -155,14 +164,14 @@ const evictRetry = 10 * time.Millisecond
 // waitFree waits for a slot of a full table, for evictWait at most, evicting
 // the best victim once there is one old enough (unless *evicted says one
 // was evicted for this connection already).
-func (t *connTable) waitFree(evicted *bool) *conn {
+func (t *connTable) waitFree(evicted *bool, self *inlineAcceptor) *conn {
 	timer := time.NewTimer(evictWait)
 	defer timer.Stop()
 	retry := time.NewTicker(evictRetry)
 	defer retry.Stop()
 	for {
 		if !*evicted {
-			*evicted = t.evictOldest()
+			*evicted = t.evictOldest(self)
 		}
 		select {
 		case cn := <-t.free:
@@ -178,14 +187,18 @@ func (t *connTable) waitFree(evicted *bool) *conn {
 
 // evictOldest evicts the best victim of the whole table, if it is at least
 // evictGrace old, and reports whether it did.
-func (t *connTable) evictOldest() bool {
+func (t *connTable) evictOldest(self *inlineAcceptor) bool {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	v := t.victim(netip.Addr{}, false)
 	if v == nil || t.age(v) < evictGrace {
+		t.mu.Unlock()
 		return false
 	}
-	v.evict()
+	reap := v.evict(self)
+	t.mu.Unlock()
+	if reap {
+		self.reap(v)
+	}
 	return true
 }
 
@@ -235,15 +248,25 @@ func (t *connTable) victim(addr netip.Addr, own bool) *conn {
 // evict makes cn's goroutine give up its slot: its blocked read or write
 // returns at once. cn checks evicted after arming each deadline, so a
 // deadline it arms after this one cannot undo the eviction. A connection
-// parked in an inline acceptor is shut down instead. Called with t.mu held.
-func (cn *conn) evict() {
+// parked in an inline acceptor is shut down instead, so that the
+// acceptor's loop closes it; when that acceptor is self, the caller,
+// whose loop is not running, evict returns true: the caller is to close cn
+// (reap) once it has let go of t.mu. Called with t.mu held.
+func (cn *conn) evict(self *inlineAcceptor) (reap bool) {
 	cn.evicted.Store(true)
-	cn.wakeParked()
+	if a := cn.parkedIn.Load(); a != nil {
+		if a == self {
+			return true
+		}
+		cn.wakeParked()
+		return false
+	}
 	if nc := cn.nc; nc != nil {
 		past := time.Unix(1, 0)
 		nc.SetReadDeadline(past)
 		nc.SetWriteDeadline(past)
 	}
+	return false
 }
 
 // wait marks cn as blocked in state st (stIdle, stWaiting or stWriting)

@@ -64,6 +64,7 @@ func (s *Server) loopBatch(c *net.UDPConn) bool {
 	w := newWorker(s)
 	b := newBatch()
 	l := complainer{s: s, c: c}
+	var yield sock.Yielder
 	for {
 		if err := rc.Read(b.recv); err != nil {
 			if !errors.Is(err, net.ErrClosed) {
@@ -79,6 +80,7 @@ func (s *Server) loopBatch(c *net.UDPConn) bool {
 			continue
 		}
 		w.batchNow = s.now().Unix() // one clock reading per batch (worker.batchNow)
+		yield.Batch()
 		if b.answer(w) == 0 {
 			continue
 		}
