@@ -31,6 +31,7 @@ type conn struct {
 	parkedFd atomic.Int32                   // socket+1 while parked in an inline acceptor (park_linux.go), else 0
 	parkedIn atomic.Pointer[inlineAcceptor] // that acceptor
 	parkPos  int                            // index in that acceptor's parked list
+	replied  time.Time                      // set when handed off from parking mid-request: the last reply\'s time
 }
 
 // attach binds the slot cn, taken from the table, to the connection nc.
@@ -90,7 +91,13 @@ func (cn *conn) serveFrom(end int, served bool) {
 				// Each request must arrive completely within IdleTimeout of
 				// the previous reply. The deadline is not extended per read,
 				// so a client trickling bytes (slowloris) cannot hold a slot.
-				cn.nc.SetReadDeadline(time.Now().Add(s.conf().IdleTimeout))
+				d := time.Now().Add(s.conf().IdleTimeout)
+				if !cn.replied.IsZero() {
+					// Handed off from parking with part of a request: the
+					// time counts from the reply before it.
+					d, cn.replied = cn.replied.Add(s.conf().IdleTimeout), time.Time{}
+				}
+				cn.nc.SetReadDeadline(d)
 			}
 			st := stWaiting
 			if served && end == 0 {

@@ -10,8 +10,8 @@
 //
 // # Connections
 //
-// One goroutine per connection with an 8 KiB read buffer from the
-// connection table (see below). Request
+// Each connection has an 8 KiB read buffer from the connection table (see
+// below) and, unless the inline path serves it (Linux, below), a goroutine. Request
 // heads (request line and headers) longer than 8 KiB get 414 (the request
 // line alone is too long) or 431 and the connection is closed. Request bodies
 // are never read: a request that announces one is answered and closed.
@@ -26,10 +26,15 @@
 // and a first request that is already complete and is an announce or a query
 // scrape is answered inline on the raw socket (read, write, close, all raw
 // syscalls), sparing clients that connect per request the goroutine and
-// poller set-up; anything else continues on a connection goroutine with the
-// bytes already read (see inlineAcceptor and Inline). A client that
-// connects and sends nothing is accepted after about 3 s; IdleTimeout then
-// applies as usual.
+// poller set-up. A connection that stays open (keep-alive) is then parked
+// in the accept loop's epoll set, and its later announces and scrapes are
+// answered the same way by the same loop, without a goroutine, a poller
+// wake-up or deadlines per request (park_linux.go). Anything else continues
+// on a connection goroutine with the bytes already read (see inlineAcceptor
+// and Inline). A client that connects and sends nothing is accepted after
+// about 3 s; IdleTimeout then applies as usual. One loop per listener
+// answers all of that listener's inline requests, as opentracker's one
+// event loop answers all of its.
 //
 // A first byte that cannot begin a request line (a method is a token: a TLS
 // ClientHello starts with 0x16) closes the connection at once.
@@ -37,6 +42,8 @@
 // IdleTimeout (default 30 s) bounds both the wait for the next request and
 // the time a client may take to send one complete head: the deadline is not
 // extended per read, so a client trickling bytes cannot hold a slot longer.
+// A parked connection is closed by the loop's sweep, within a quarter of
+// IdleTimeout (at most a second) after it ran out.
 //
 // # Connection table
 //

@@ -269,6 +269,9 @@ func (s *Server) serveRaw(fd int, peer netip.AddrPort, cn *conn, n int, a *inlin
 		rt = s.route(cn.buf[:hl], &r)
 	}
 	if hl < 0 || !rt.small() {
+		if parked && hl < 0 {
+			cn.replied = s.table.epoch.Add(time.Duration(cn.since.Load()))
+		}
 		s.handOffRaw(fd, peer, cn, in, pending{end: n, served: parked, keep: parked})
 		return
 	}

@@ -166,3 +166,18 @@ func TestParkedZeroAlloc(t *testing.T) {
 		t.Fatalf("a keep-alive announce answered by the loop allocates %v times", allocs)
 	}
 }
+
+// TestParkedPartialRequestKeepsItsDeadline: a parked connection that sends
+// part of a request goes on to a goroutine, and must still complete it
+// within IdleTimeout of the reply before it, not of the hand-off.
+func TestParkedPartialRequestKeepsItsDeadline(t *testing.T) {
+	tt := startDeferred(t, Config{IdleTimeout: time.Second})
+	c, br := keepAlive(t, tt, 1)
+	replied := time.Now()
+	time.Sleep(700 * time.Millisecond)
+	io.WriteString(c, "GET /ann")
+	expectEOF(t, c, br)
+	if d := time.Since(replied); d < 900*time.Millisecond || d > 1500*time.Millisecond {
+		t.Fatalf("closed %v after the reply; idle timeout 1 s, counted from the reply", d)
+	}
+}

@@ -214,7 +214,7 @@ func (t *connTable) release(cn *conn) {
 		}
 		cn.counted = false
 	}
-	cn.srv, cn.nc = nil, nil
+	cn.srv, cn.nc, cn.replied = nil, nil, time.Time{}
 	cn.state.Store(stFree)
 	t.mu.Unlock()
 	t.used.Add(-1)
