@@ -243,7 +243,9 @@ func nullUDP(ap netip.AddrPort, n *nullReplies) error {
 		ohdr[i].Hdr.Iov = &oiov[i]
 		ohdr[i].Hdr.SetIovlen(1)
 	}
+	var yield sock.Yielder // as the tracker's loops, so that sysmon backs off
 	for {
+		yield.Batch()
 		for i := range hdr {
 			iov[i].SetLen(len(in[i]))
 			hdr[i].Hdr.Namelen = unix.SizeofSockaddrInet6
@@ -310,7 +312,9 @@ func nullTCP(ap netip.AddrPort, n *nullReplies) error {
 	events := make([]unix.EpollEvent, 64)
 	buf := make([]byte, 16<<10)
 	var spare nullConn
+	var yield sock.Yielder // as the tracker's loops, so that sysmon backs off
 	for {
+		yield.Batch()
 		k0, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), ^uintptr(0), 0, 0)
 		if e != 0 {
 			if e == unix.EINTR {

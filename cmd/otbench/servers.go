@@ -393,10 +393,10 @@ func startNull(wrapper []string, bin, dir, cpus string, peers int, udp bool) (*s
 	if err != nil {
 		return nil, err
 	}
-	// Its loop never yields (raw blocking system calls), so the runtime's
-	// sysmon would send it a preemption signal at every check, thousands a
-	// second, each interrupting the receive (seen under qemu-mipsel: 0.4
-	// signals per request). (qemu-user passes the environment on.)
+	// Its loop holds the P in raw blocking system calls: while it waits
+	// there, the runtime's sysmon would send it a preemption signal at
+	// every check, each interrupting the receive (seen under qemu-mipsel:
+	// 0.4 signals per request). (qemu-user passes the environment on.)
 	s.env = []string{"GODEBUG=asyncpreemptoff=1"}
 	argv := append(append([]string{}, wrapper...), bin, "null", "-peers", fmt.Sprint(peers))
 	if udp {
