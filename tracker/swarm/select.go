@@ -1,6 +1,10 @@
 package swarm
 
-import "math/rand/v2"
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"slices"
+)
 
 // Peer selection. A reply holds up to numwant peers; when a family has more
 // eligible peers than its share, the pick walks the sorted list with a stride
@@ -43,12 +47,6 @@ func pick(dst []byte, recs []uint32, w int, want int, self int, leechersOnly boo
 	if want <= 0 || n == 0 {
 		return dst
 	}
-	take := func(i int) bool {
-		if i == self {
-			return false
-		}
-		return !leechersOnly || recs[i*w+w-1]&flagSeeder == 0
-	}
 	start, step := 0, 1
 	if want < n {
 		start = rand.IntN(n)
@@ -60,10 +58,34 @@ func pick(dst []byte, recs []uint32, w int, want int, self int, leechersOnly boo
 			step++
 		}
 	}
+	// The compact entries are written in place: one length check for the
+	// whole reply instead of two appends per peer. Room for want entries
+	// (or all n) is made first; dst is the caller's reply buffer, which
+	// already has it, so nothing is allocated.
+	size := (w-1)*4 + 2
+	at := len(dst)
+	dst = slices.Grow(dst, min(want, n)*size)
+	out := dst[at : at+min(want, n)*size]
 	got := 0
+	flag := uint32(0)
+	if leechersOnly {
+		flag = flagSeeder // a record with it set is not taken
+	}
 	for k, i := 0, start; k < n && got < want; k++ {
-		if take(i) {
-			dst = appendCompact(dst, recs[i*w:i*w+w], w)
+		if w == 2 { // IPv4: address, port and flags
+			a, pf := recs[2*i], recs[2*i+1]
+			if i != self && pf&flag == 0 {
+				e := out[got*6 : got*6+6]
+				binary.BigEndian.PutUint32(e, a)
+				binary.BigEndian.PutUint16(e[4:], uint16(pf>>16))
+				got++
+			}
+		} else if rec := recs[i*w : i*w+w]; i != self && rec[w-1]&flag == 0 {
+			e := out[got*size : got*size+size]
+			for j := 0; j < w-1; j++ {
+				binary.BigEndian.PutUint32(e[j*4:], rec[j])
+			}
+			binary.BigEndian.PutUint16(e[size-2:], uint16(rec[w-1]>>16))
 			got++
 		}
 		i += step
@@ -74,7 +96,7 @@ func pick(dst []byte, recs []uint32, w int, want int, self int, leechersOnly boo
 			}
 		}
 	}
-	return dst
+	return dst[:at+got*size]
 }
 
 func gcd(a, b int) int {
