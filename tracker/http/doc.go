@@ -49,7 +49,9 @@
 //
 // MaxConnections (default 1024) slots, each with its read buffer, are
 // allocated once by NewServer (connTable) and counted in /stats?mode=store:
-// whatever clients send, connection buffers never take more. When every
+// whatever clients send, connection buffers never take more. A free slot
+// is reused last-freed first, so that only about as many buffers as
+// connections open at once are ever touched (resident). When every
 // slot is taken, a new connection does not wait: it evicts the connection
 // that has waited longest, keep-alive idle ones first, then ones whose
 // request has not arrived whole, then ones blocked writing to a client that
