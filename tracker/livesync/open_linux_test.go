@@ -3,66 +3,25 @@
 package livesync
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"runtime"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/opentracker-go/opentracker/internal/netns"
 	"github.com/opentracker-go/opentracker/tracker/logic"
 	"github.com/opentracker-go/opentracker/tracker/sock"
 )
 
 // inNetns runs fn on a thread inside a fresh network namespace (loopback up,
-// multicast routed over it); sockets fn makes stay in that namespace. The
-// thread is never unlocked, so it ends with its goroutine.
+// multicast routed over it); sockets fn makes stay in that namespace.
 func inNetns(t *testing.T, fn func()) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (creates a network namespace)")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2's ip")
-	}
-	ns := fmt.Sprintf("otlsunit%d", os.Getpid())
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	exec.Command("ip", "netns", "del", ns).Run()
-	ip("netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	ip("-n", ns, "link", "set", "lo", "up")
-	ip("-n", ns, "link", "set", "lo", "multicast", "on")
-	ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", "lo")
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		f, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
-		fn()
-		errc <- nil
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+	netns.Run(t, func(ip func(...string)) {
+		ip("link", "set", "lo", "multicast", "on")
+		ip("route", "add", "224.0.0.0/4", "dev", "lo")
+	}, fn)
 }
 
 // TestSockets: what goes on the wire, seen by a plain group member: from

@@ -50,6 +50,19 @@ func listenUDP(ep endpoint, o Options) (*net.UDPConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ep.ap.Addr().IsUnspecified() {
+		// Bound to every address: have each packet say which one it was
+		// sent to, so that the reply can leave from it (the UDP front
+		// end's replyFrom). An IPv6 socket reports IPv4 packets too, with
+		// the address v4-mapped; asking it for IP_PKTINFO as well would
+		// add a second report that overrides the first when sent back.
+		// Best effort: the kernel has both since 2.2.
+		if d, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN); d == unix.AF_INET {
+			unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
+		} else {
+			unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
+		}
+	}
 	f := os.NewFile(uintptr(fd), "udp socket")
 	defer f.Close() // FilePacketConn holds a duplicate
 	pc, err := net.FilePacketConn(f)

@@ -27,6 +27,7 @@ type batch struct {
 	ohdr  [batchSize]sock.Mmsghdr
 	in    [batchSize][MaxPacket + 1]byte // the spare byte detects over-long packets
 	out   [batchSize][outLen]byte
+	ctrl  [batchSize][8]uint64 // ancillary data: the address a packet was sent to (see replyFrom)
 
 	got, nout, sent int           // received, replies to send, replies sent
 	rerr, serr      syscall.Errno // the last receive and send errors
@@ -41,6 +42,7 @@ func newBatch() *batch {
 		b.hdr[i].Hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
 		b.hdr[i].Hdr.Iov = &b.iov[i]
 		b.hdr[i].Hdr.SetIovlen(1)
+		b.hdr[i].Hdr.Control = (*byte)(unsafe.Pointer(&b.ctrl[i][0]))
 	}
 	// The callbacks are bound once: a method value per call would allocate.
 	b.recv, b.send = b.receive, b.transmit
@@ -111,6 +113,10 @@ func (b *batch) answer(w *worker) int {
 		b.oiov[b.nout].SetLen(len(reply))
 		b.ohdr[b.nout].Hdr = unix.Msghdr{Name: b.hdr[i].Hdr.Name, Namelen: b.hdr[i].Hdr.Namelen, Iov: &b.oiov[b.nout]}
 		b.ohdr[b.nout].Hdr.SetIovlen(1)
+		if n := int(b.hdr[i].Hdr.Controllen); n > 0 && b.hdr[i].Hdr.Flags&unix.MSG_CTRUNC == 0 && replyFrom(&b.ctrl[i]) {
+			b.ohdr[b.nout].Hdr.Control = b.hdr[i].Hdr.Control
+			b.ohdr[b.nout].Hdr.SetControllen(n)
+		}
 		b.nout++
 	}
 	return b.nout
@@ -121,6 +127,7 @@ func (b *batch) answer(w *worker) int {
 func (b *batch) receive(fd uintptr) bool {
 	for i := range b.hdr {
 		b.hdr[i].Hdr.Namelen = uint32(unsafe.Sizeof(b.names[i]))
+		b.hdr[i].Hdr.SetControllen(len(b.ctrl[i]) * 8)
 		b.hdr[i].Hdr.Flags = 0
 	}
 	for {
@@ -160,4 +167,31 @@ func (b *batch) transmit(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// replyFrom turns the packet information a socket bound to a wildcard
+// address receives with each packet (sock.ListenUDP asks for it) into the
+// same for the reply, so that the reply leaves from the address the client
+// wrote to. Otherwise the kernel picks the source by the route back, and on
+// a host with several addresses on one network (an OpenWrt LAN with IPv6
+// ULA and global prefixes, or an IPv4 alias) a client that wrote to one
+// gets the reply from another: libtorrent drops it ("unexpected source
+// IP"), as does any connected UDP socket. IPv6's in6_pktinfo is the same
+// both ways (the address and the interface; on a dual-stack socket an IPv4
+// packet's comes v4-mapped, and the kernel takes it back the same way);
+// IPv4's in_pktinfo takes the destination the packet had (ipi_addr) as the
+// source to use (ipi_spec_dst), with no interface, so that the route
+// decides it. It reports false for anything else.
+func replyFrom(ctrl *[8]uint64) bool {
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctrl[0]))
+	data := unsafe.Add(unsafe.Pointer(&ctrl[0]), unix.CmsgLen(0))
+	switch {
+	case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO:
+		return true
+	case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO:
+		p := (*unix.Inet4Pktinfo)(data)
+		p.Spec_dst, p.Ifindex = p.Addr, 0
+		return true
+	}
+	return false
 }

@@ -13,7 +13,11 @@
 // 10 against 22 us of tracker CPU per announce. With 4 requests in flight the
 // plain loop answered more (16k vs 12k/s: a batch drains the queue, so the
 // loop sleeps and wakes more often); at 16 in flight batching wins again.
-// Load is what matters for throughput, so batching is the default.
+// Load is what matters for throughput, so batching is the default. On a
+// socket bound to every address the batch calls carry each packet's
+// destination (IP_PKTINFO, IPV6_PKTINFO) back as its reply's source
+// (replyFrom), so that a client that wrote to one of several addresses is
+// answered from it.
 //
 // Decisions, where BEP 15 or opentracker leave room (the README repeats them):
 //

@@ -145,10 +145,11 @@ func newTestServer(t testing.TB, cfg Config, acl *access.List) (*Server, *logic.
 
 // client is a UDP client socket bound to a chosen local address.
 type client struct {
-	t    testing.TB
-	conn *net.UDPConn
-	to   netip.AddrPort
-	buf  [4096]byte
+	t         testing.TB
+	conn      *net.UDPConn
+	to        netip.AddrPort
+	connected bool // conn is connected to to: the kernel drops replies from elsewhere
+	buf       [4096]byte
 }
 
 func dial(t testing.TB, local netip.Addr, to netip.AddrPort) *client {
@@ -166,7 +167,13 @@ func (c *client) addr() netip.AddrPort { return c.conn.LocalAddr().(*net.UDPAddr
 // exchange sends req and returns the reply, or nil if none comes within wait.
 func (c *client) exchange(req []byte, wait time.Duration) []byte {
 	c.t.Helper()
-	if _, err := c.conn.WriteToUDPAddrPort(req, c.to); err != nil {
+	var err error
+	if c.connected {
+		_, err = c.conn.Write(req)
+	} else {
+		_, err = c.conn.WriteToUDPAddrPort(req, c.to)
+	}
+	if err != nil {
 		c.t.Fatal(err)
 	}
 	c.conn.SetReadDeadline(time.Now().Add(wait))
