@@ -21,3 +21,23 @@ func BenchmarkPick(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPickCold: as BenchmarkPick, but each reply from another of 200
+// swarms of 5,000 peers (8 MB of records), so that most record loads miss
+// the cache, as with the popular torrents of a busy tracker.
+func BenchmarkPickCold(b *testing.B) {
+	const swarms, n = 200, 5000
+	lists := make([][]uint32, swarms)
+	for s := range lists {
+		recs := make([]uint32, n*2)
+		for i := range n {
+			recs[2*i], recs[2*i+1] = uint32(s<<16+i), uint32(6881)<<16
+		}
+		lists[s] = recs
+	}
+	dst := make([]byte, 0, 6*200)
+	b.ResetTimer()
+	for k := range b.N {
+		dst = pick(dst[:0], lists[k*97%swarms], 2, 50, -1, false)
+	}
+}
