@@ -133,10 +133,11 @@ var ErrServerClosed = errors.New("http tracker: server closed")
 
 // Serve accepts connections on ln until ln fails or Close is called, when it
 // returns ErrServerClosed. Each connection gets its own goroutine, except on
-// Linux, where simple requests on new connections are answered inline. There
-// Serve waits on a duplicate of ln's descriptor: if ln is closed without
-// Close, Serve notices within about a second (listenerCheck), closes the
-// duplicate and returns.
+// Linux, where announces and scrapes on new and keep-alive connections are
+// answered inline by Serve's loop. There Serve waits on a duplicate of ln's
+// descriptor: if ln is closed without Close, Serve notices within about a
+// second (listenerCheck), closes the duplicate and the keep-alive
+// connections it holds, and returns.
 //
 // Connection limit: with MaxConnections open, an accepted connection evicts
 // the one that has waited longest (see connTable), so that held connections
@@ -304,7 +305,7 @@ func (s *Server) Close() error {
 		}
 	}
 	for a := range s.inlines {
-		a.close() // its duplicate would keep the socket listening
+		a.close() // its loop ends, closing the duplicate that would keep the socket listening, and its parked connections
 	}
 	// A connection checks closing after arming its read deadline, so either
 	// it sees the flag or its read is cut short by this past deadline.
